@@ -1,0 +1,54 @@
+"""Bearer-key dependencies: 401 without a valid key, 403 without the needed scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.api_keys import service
+from app.api_keys.models import ApiKey
+from app.deps import SessionDep
+from app.problems import Forbidden, Unauthorized
+from app.vocabulary import KeyScope
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="`Authorization: Bearer <key>`; create keys with `country-positions keys create`.",
+)
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+# admin may do everything write may.
+_GRANTS = {KeyScope.write: {KeyScope.write, KeyScope.admin}, KeyScope.admin: {KeyScope.admin}}
+
+
+def _authenticate(session: SessionDep, credentials: CredentialsDep) -> ApiKey:
+    if credentials is None:
+        raise Unauthorized("This operation needs an API key: send `Authorization: Bearer <key>`.")
+    key = service.authenticate(session, presented=credentials.credentials)
+    if key is None:
+        raise Unauthorized("The API key is not valid (unknown or revoked).", error="invalid_token")
+    return key
+
+
+def require_scope(scope: KeyScope) -> Callable[..., ApiKey]:
+    def dependency(session: SessionDep, credentials: CredentialsDep) -> ApiKey:
+        key = _authenticate(session, credentials)
+        if key.scope not in _GRANTS[scope]:
+            raise Forbidden(f"This operation needs a key with the {scope.value!r} scope.")
+        return key
+
+    return dependency
+
+
+def require_read_access(request: Request, session: SessionDep, credentials: CredentialsDep) -> None:
+    """Reads are public unless CP_REQUIRE_KEY_FOR_READS is set; then any valid key reads."""
+    if request.app.state.settings.require_key_for_reads:
+        _authenticate(session, credentials)
+
+
+WriterDep = Annotated[ApiKey, Depends(require_scope(KeyScope.write))]
+AdminDep = Annotated[ApiKey, Depends(require_scope(KeyScope.admin))]

@@ -1,0 +1,367 @@
+"""Routes computed from assessments: positions, statistics, and lists filtered by position.
+
+They live here, not in `countries`, because the data they derive from is assessments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BeforeValidator
+
+from app.assessments import service
+from app.assessments.positions import Position
+from app.assessments.schemas import (
+    AssessmentPage,
+    AssessmentRead,
+    CategoryStats,
+    CountryPositions,
+    CountryPositionsPage,
+    PositionRead,
+    PositionStats,
+    ValueCounts,
+)
+from app.countries import service as countries_service
+from app.countries.models import Country
+from app.countries.schemas import CountryPage, CountryRead
+from app.deps import CountryCodePath, SessionDep
+from app.formats import Format, FormatQuery, negotiate, stream_csv, stream_ndjson
+from app.pagination import PaginationDep, page_headers
+from app.problems import InvalidInput, Problem
+from app.schemas import NO_NUL, SOURCE_ID_PATTERN, iso_date_text
+from app.sources import service as sources_service
+from app.vocabulary import CategoryKey, PositionValue
+
+router = APIRouter()
+
+AsOfQuery = Annotated[
+    date | None,
+    BeforeValidator(iso_date_text),
+    Query(
+        description="Only assessments as of this date or earlier count (YYYY-MM-DD). "
+        "Omit for the latest.",
+        examples=["2023-03-02"],
+    ),
+]
+SourceQuery = Annotated[
+    str | None,
+    Query(
+        pattern=SOURCE_ID_PATTERN,
+        max_length=100,
+        description="Restrict to one source's assessments (a source id).",
+        examples=["us-europe-response-chart-2023"],
+    ),
+]
+CategoryQuery = Annotated[
+    CategoryKey | None,
+    Query(description="With `value`: keep countries whose position in this category..."),
+]
+ValueQuery = Annotated[
+    PositionValue | None,
+    Query(description="...reads this value (`unknown` finds countries nobody reported)."),
+]
+
+
+POSITION_COLUMNS = ["code", "alpha3", "name", *(k.value for k in CategoryKey), "disputed"]
+COUNTRY_COLUMNS = ["code", "alpha3", "numeric", "name", "official_name"]
+ASSESSMENT_COLUMNS = [
+    "id",
+    "country_code",
+    "category",
+    "value",
+    "source_id",
+    "reported_via_id",
+    "as_of",
+    "evidence",
+    "note",
+]
+
+
+def _responses(
+    *formats: Format, not_found: str | None = None, csv_header: Sequence[str] = ()
+) -> dict[int | str, Any]:
+    """OpenAPI: the alternative media types of a 200, and the errors an operation can give."""
+    content: dict[str, Any] = {}
+    if Format.csv in formats:
+        content["text/csv"] = {
+            "schema": {"type": "string"},
+            "example": ",".join(csv_header) + "\r\n",
+        }
+    if Format.ndjson in formats:
+        content["application/x-ndjson"] = {"schema": {"type": "string"}}
+    responses: dict[int | str, Any] = {}
+    if content:
+        responses[200] = {"content": content, "description": "The page, in the negotiated format."}
+        responses[406] = {"model": Problem, "description": "Requested format not offered."}
+    if not_found:
+        responses[404] = {"model": Problem, "description": not_found}
+    return responses
+
+
+def _position_read(position: Position) -> PositionRead:
+    return PositionRead(
+        category=position.category,
+        value=position.value,
+        disputed=position.disputed,
+        as_of=position.as_of,
+        source_ids=position.source_ids,
+        assessments=[AssessmentRead.model_validate(a) for a in position.assessments],
+    )
+
+
+def _country_positions(
+    country: Country, positions: Sequence[Position], as_of: date | None, source: str | None
+) -> CountryPositions:
+    return CountryPositions(
+        country=CountryRead.model_validate(country),
+        as_of=as_of,
+        source=source,
+        positions=[_position_read(p) for p in positions],
+    )
+
+
+def _position_filter(
+    category: CategoryKey | None, value: PositionValue | None, reported: bool | None = None
+) -> service.PositionFilter:
+    if (category is None) != (value is None):
+        raise InvalidInput("`category` and `value` must be given together.")
+    return service.PositionFilter(category=category, value=value, reported=reported)
+
+
+@router.get(
+    "/positions",
+    response_model=CountryPositionsPage,
+    tags=["positions"],
+    summary="Get the whole chart",
+    responses=_responses(
+        Format.csv, Format.ndjson, not_found="Unknown source.", csv_header=POSITION_COLUMNS
+    ),
+)
+def list_positions(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PaginationDep,
+    as_of: AsOfQuery = None,
+    source: SourceQuery = None,
+    category: CategoryQuery = None,
+    value: ValueQuery = None,
+    reported: Annotated[
+        bool | None,
+        Query(
+            description="`true`: only countries with at least one reported value; "
+            "`false`: only countries nobody reported."
+        ),
+    ] = None,
+    format: FormatQuery = None,
+) -> Any:
+    """One row per country, ordered by name, with its four positions and their provenance.
+
+    Same rule and parameters as `GET /countries/{code}/positions`, plus filters. JSON is
+    paginated (`limit` defaults to 50); `format=csv` (or `Accept: text/csv`) gives one
+    column per category, and `application/x-ndjson` one country per line; both return
+    every matching country unless `limit` is given. `Link` and `X-Total-Count` headers
+    describe the pagination.
+    """
+    fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
+    limit = page.limit_for(export=fmt is not Format.json)
+    rows, total = service.search_country_positions(
+        session,
+        position_filter=_position_filter(category, value, reported),
+        as_of=as_of,
+        source_id=source,
+        limit=limit,
+        offset=page.offset,
+    )
+    headers = page_headers(request, total=total, limit=limit, offset=page.offset)
+    if fmt is Format.csv:
+
+        def csv_rows() -> Iterator[list[str]]:
+            for country, positions in rows:
+                disputed = " ".join(p.category.value for p in positions if p.disputed)
+                values = [p.value.value for p in positions]
+                yield [country.code, country.alpha3, country.name, *values, disputed]
+
+        return stream_csv(POSITION_COLUMNS, csv_rows(), filename="positions.csv", headers=headers)
+    items = (_country_positions(c, p, as_of, source) for c, p in rows)
+    if fmt is Format.ndjson:
+        return stream_ndjson(items, headers=headers)
+    response.headers.update(headers)
+    return CountryPositionsPage(
+        items=list(items), total=total, limit=limit or 0, offset=page.offset
+    )
+
+
+@router.get(
+    "/stats",
+    response_model=PositionStats,
+    tags=["positions"],
+    summary="Count countries per value",
+    responses=_responses(not_found="Unknown source."),
+)
+def get_stats(
+    session: SessionDep, as_of: AsOfQuery = None, source: SourceQuery = None
+) -> PositionStats:
+    """For each category, how many countries read `yes`, `no`, `decreasing` and `unknown`.
+
+    The four counts of a category add up to the number of countries in the catalogue.
+    """
+    counts, countries = service.count_positions(session, as_of=as_of, source_id=source)
+    return PositionStats(
+        as_of=as_of,
+        source=source,
+        countries=countries,
+        categories=[
+            CategoryStats(
+                category=key,
+                counts=ValueCounts(**{v.value: counts[key][v] for v in PositionValue}),
+            )
+            for key in CategoryKey
+        ],
+    )
+
+
+@router.get(
+    "/countries",
+    response_model=CountryPage,
+    tags=["countries"],
+    summary="List countries",
+    responses=_responses(Format.csv, not_found="Unknown source.", csv_header=COUNTRY_COLUMNS),
+)
+def list_countries(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PaginationDep,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            pattern=NO_NUL,
+            description="Case-insensitive search: part of the name, or an exact alpha-2/alpha-3.",
+            examples=["serb"],
+        ),
+    ] = None,
+    category: CategoryQuery = None,
+    value: ValueQuery = None,
+    as_of: AsOfQuery = None,
+    source: SourceQuery = None,
+    format: FormatQuery = None,
+) -> Any:
+    """The catalogue, ordered by name, paginated by `limit` (default 50) and `offset`.
+
+    `category` and `value` go together and filter on the derived position (see
+    `GET /countries/{code}/positions` for the rule); `as_of` and `source` shape that
+    position as they do there. `format=csv` or `Accept: text/csv` gives CSV of every
+    matching country unless `limit` is given.
+    """
+    fmt = negotiate(request, format, [Format.json, Format.csv])
+    limit = page.limit_for(export=fmt is not Format.json)
+    position_filter = _position_filter(category, value)
+    if source is not None:
+        sources_service.get_source(session, source_id=source)  # a typo is a 404, not ignored
+    if position_filter.active:
+        rows, total = service.search_country_positions(
+            session,
+            q=q,
+            position_filter=position_filter,
+            as_of=as_of,
+            source_id=source,
+            limit=limit,
+            offset=page.offset,
+        )
+        countries: Sequence[Country] = [country for country, _ in rows]
+    else:
+        countries, total = countries_service.list_countries(
+            session, q=q, limit=limit, offset=page.offset
+        )
+    headers = page_headers(request, total=total, limit=limit, offset=page.offset)
+    if fmt is Format.csv:
+        return stream_csv(
+            COUNTRY_COLUMNS,
+            ([c.code, c.alpha3, c.numeric, c.name, c.official_name] for c in countries),
+            filename="countries.csv",
+            headers=headers,
+        )
+    response.headers.update(headers)
+    return CountryPage(
+        items=[CountryRead.model_validate(c) for c in countries],
+        total=total,
+        limit=limit or 0,
+        offset=page.offset,
+    )
+
+
+@router.get(
+    "/countries/{code}/positions",
+    response_model=CountryPositions,
+    tags=["positions"],
+    summary="Get a country's positions",
+    responses=_responses(not_found="Unknown country or source."),
+)
+def list_country_positions(
+    code: CountryCodePath,
+    session: SessionDep,
+    as_of: AsOfQuery = None,
+    source: SourceQuery = None,
+) -> CountryPositions:
+    """The country's position in each of the four categories, in chart order.
+
+    A position is derived, never stored: for each category, take each source's most
+    recent assessment (as of `as_of`, if given). The value is that of the most recent
+    one (on a tie, the most recently recorded). `disputed` is true when those latest
+    assessments of different sources disagree. With no assessment the value is
+    `unknown` ("not reported"), which is never the same as `no`. Pass `source` for a
+    single source's view.
+    """
+    country = countries_service.get_country(session, code=code)
+    positions = service.get_positions(
+        session, country_code=country.code, as_of=as_of, source_id=source
+    )
+    return _country_positions(country, positions, as_of, source)
+
+
+@router.get(
+    "/countries/{code}/assessments",
+    response_model=AssessmentPage,
+    tags=["assessments"],
+    summary="List a country's assessments",
+    responses=_responses(
+        Format.csv, Format.ndjson, not_found="Unknown country.", csv_header=ASSESSMENT_COLUMNS
+    ),
+)
+def list_country_assessments(
+    request: Request,
+    response: Response,
+    code: CountryCodePath,
+    session: SessionDep,
+    page: PaginationDep,
+    format: FormatQuery = None,
+) -> Any:
+    """Every assessment recorded for the country, newest `as_of` first.
+
+    JSON is paginated (`limit` defaults to 50); CSV and NDJSON return every assessment
+    unless `limit` is given.
+    """
+    fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
+    limit = page.limit_for(export=fmt is not Format.json)
+    country = countries_service.get_country(session, code=code)
+    rows, total = service.list_country_assessments(
+        session, country_code=country.code, limit=limit, offset=page.offset
+    )
+    headers = page_headers(request, total=total, limit=limit, offset=page.offset)
+    items = [AssessmentRead.model_validate(a) for a in rows]
+    if fmt is Format.csv:
+        return stream_csv(
+            ASSESSMENT_COLUMNS,
+            ([getattr(item, c) for c in ASSESSMENT_COLUMNS] for item in items),
+            filename=f"assessments-{country.code}.csv",
+            headers=headers,
+        )
+    if fmt is Format.ndjson:
+        return stream_ndjson(items, headers=headers)
+    response.headers.update(headers)
+    return AssessmentPage(items=items, total=total, limit=limit or 0, offset=page.offset)

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from app.countries.schemas import CountryRead
+from app.schemas import (
+    AppInput,
+    AppModel,
+    LongText,
+    Page,
+    SourceId,
+    iso_date_text,
+)
+from app.vocabulary import AssessedValue, CategoryKey, PositionValue
+
+
+def _not_unknown(value: object) -> object:
+    if isinstance(value, str) and value.strip() == "unknown":
+        raise ValueError(
+            "'unknown' is never stored: leave the row out when no source reports a value"
+        )
+    return value
+
+
+class AssessmentCreate(AppInput):
+    """A new assessment: one source's value for one country and category, as of a date.
+
+    The seed loader validates every row of assessments.csv with this same model.
+    """
+
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(
+        description="Alpha-2 code of a country in the catalogue (case-insensitive).",
+        examples=["RS"],
+    )
+    category: CategoryKey = Field(description="The category assessed.")
+    value: AssessedValue = Field(description="The value the source asserts (never `unknown`).")
+    source: SourceId = Field(
+        description="Id of the source asserting the value.",
+        examples=["us-europe-response-chart-2023"],
+    )
+    reported_via: SourceId | None = Field(
+        default=None,
+        description="Id of the report through which the value is known, if not first-hand.",
+        examples=["insight-news-how-serbia-let-putin-down"],
+    )
+    as_of: date = Field(description="Date the value is asserted to hold.", examples=["2023-03-02"])
+    evidence: LongText = Field(description="Short paraphrase of what supports the value.")
+    note: LongText | None = Field(default=None, description="Caveats or context.")
+
+    _date = field_validator("as_of", mode="before")(iso_date_text)
+    _value = field_validator("value", mode="before")(_not_unknown)
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+
+class AssessmentUpdate(AppInput):
+    """Fields to change; country, category and source identify the assessment and stay."""
+
+    # SkipJsonSchema[None]: omitting keeps the value; these cannot be cleared with null.
+    value: AssessedValue | SkipJsonSchema[None] = Field(default=None, description="New value.")
+    reported_via: SourceId | None = Field(default=None, description="New relaying report, or null.")
+    as_of: date | SkipJsonSchema[None] = Field(default=None, description="New as-of date.")
+    evidence: LongText | SkipJsonSchema[None] = Field(
+        default=None, description="New evidence text."
+    )
+    note: LongText | None = Field(default=None, description="New note, or null.")
+
+    _value = field_validator("value", mode="before")(_not_unknown)
+    _date = field_validator("as_of", mode="before")(iso_date_text)
+
+
+class AssessmentRead(AppModel):
+    """What one source says of one country in one category, as of a date."""
+
+    id: int = Field(description="Stable identifier.")
+    country_code: str = Field(description="Alpha-2 code of the country assessed.", examples=["RS"])
+    category: CategoryKey = Field(
+        validation_alias="category_key", description="The category assessed."
+    )
+    value: AssessedValue = Field(description="The value the source asserts.")
+    source_id: str = Field(
+        description="The source asserting the value.", examples=["us-europe-response-chart-2023"]
+    )
+    reported_via_id: str | None = Field(
+        description="The report through which the value is known, if not first-hand.",
+        examples=["insight-news-how-serbia-let-putin-down"],
+    )
+    as_of: date = Field(description="Date the value is asserted to hold.", examples=["2023-03-02"])
+    evidence: str = Field(description="Short paraphrase of what supports the value.")
+    note: str | None = Field(description="Caveats, ambiguities, or context.")
+    retracted_at: datetime | None = Field(
+        default=None,
+        description="When it was retracted; retracted assessments count for no position.",
+    )
+    retraction_note: str | None = Field(default=None, description="Why it was retracted.")
+
+
+class AssessmentPage(Page[AssessmentRead]):
+    """A page of assessments, newest `as_of` first."""
+
+
+class PositionRead(AppModel):
+    """The derived position of a country in one category, with what stands behind it."""
+
+    category: CategoryKey = Field(description="The category.")
+    value: PositionValue = Field(
+        description="Value of the most recent assessment; `unknown` when no source reports one."
+    )
+    disputed: bool = Field(
+        description="True when the latest assessments of different sources disagree."
+    )
+    as_of: date | None = Field(
+        description="Date of the assessment the value comes from; null when `unknown`.",
+        examples=["2023-03-02"],
+    )
+    source_ids: list[str] = Field(
+        description="Sources whose latest assessment stands behind this position, newest first."
+    )
+    assessments: list[AssessmentRead] = Field(
+        description="The latest assessment of each source, newest first; empty when `unknown`."
+    )
+
+
+class CountryPositions(AppModel):
+    """A country's position in each of the four categories, in chart order."""
+
+    country: CountryRead = Field(description="The country.")
+    as_of: date | None = Field(description="The as-of date requested; null means latest.")
+    source: str | None = Field(description="The source the view is restricted to, if any.")
+    positions: list[PositionRead] = Field(description="One entry per category, in chart order.")
+
+
+class CountryPositionsPage(Page[CountryPositions]):
+    """A page of the whole chart: one item per country, ordered by name."""
+
+
+class ValueCounts(AppModel):
+    """How many countries read each value."""
+
+    yes: int = Field(description="Countries reading `yes`.", examples=[1])
+    no: int = Field(description="Countries reading `no`.", examples=[3])
+    decreasing: int = Field(description="Countries reading `decreasing`.", examples=[0])
+    unknown: int = Field(description="Countries no source reports.", examples=[35])
+
+
+class CategoryStats(AppModel):
+    """Counts of values in one category."""
+
+    category: CategoryKey = Field(description="The category.")
+    counts: ValueCounts = Field(description="Countries per value; they add up to `countries`.")
+
+
+class PositionStats(AppModel):
+    """For each category, how many countries of the catalogue read each value."""
+
+    as_of: date | None = Field(description="The as-of date requested; null means latest.")
+    source: str | None = Field(description="The source the counts are restricted to, if any.")
+    countries: int = Field(description="Countries in the catalogue.", examples=[39])
+    categories: list[CategoryStats] = Field(description="One entry per category, in chart order.")

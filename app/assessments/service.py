@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session
+
+from app.assessments.models import Assessment
+from app.assessments.positions import Position, derive_positions
+from app.countries import service as countries_service
+from app.countries.models import Country
+from app.sources import service as sources_service
+from app.vocabulary import CategoryKey, PositionValue
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class PositionFilter:
+    """Keep countries whose position in `category` is `value`, and/or that have at least one
+    (`reported=True`) or no (`reported=False`) reported value."""
+
+    category: CategoryKey | None = None
+    value: PositionValue | None = None
+    reported: bool | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.category is not None or self.reported is not None
+
+    def matches(self, positions: Sequence[Position]) -> bool:
+        if self.category is not None and self.value is not None:
+            current = next(p.value for p in positions if p.category == self.category)
+            if current != self.value:
+                return False
+        if self.reported is not None:
+            has_value = any(p.value != PositionValue.unknown for p in positions)
+            if has_value != self.reported:
+                return False
+        return True
+
+
+def _latest_assessments(
+    session: Session,
+    *,
+    country_codes: Sequence[str],
+    as_of: date | None,
+    source_id: str | None,
+) -> Sequence[Assessment]:
+    """Each source's latest assessment per country and category, as of `as_of`.
+
+    The grouped subquery walks the unique index (country, category, source, as_of), so the
+    cost follows the number of sources per country, not the length of their history.
+    """
+    conditions: list[ColumnElement[bool]] = [
+        Assessment.country_code.in_(country_codes),
+        Assessment.retracted_at.is_(None),
+    ]
+    if as_of is not None:
+        conditions.append(Assessment.as_of <= as_of)
+    if source_id is not None:
+        conditions.append(Assessment.source_id == source_id)
+    latest = (
+        select(
+            Assessment.country_code,
+            Assessment.category_key,
+            Assessment.source_id,
+            func.max(Assessment.as_of).label("as_of"),
+        )
+        .where(*conditions)
+        .group_by(Assessment.country_code, Assessment.category_key, Assessment.source_id)
+        .subquery()
+    )
+    query = select(Assessment).join(
+        latest,
+        and_(
+            Assessment.country_code == latest.c.country_code,
+            Assessment.category_key == latest.c.category_key,
+            Assessment.source_id == latest.c.source_id,
+            Assessment.as_of == latest.c.as_of,
+        ),
+    )
+    return session.scalars(query).all()
+
+
+def positions_for(
+    session: Session,
+    *,
+    country_codes: Sequence[str],
+    as_of: date | None = None,
+    source_id: str | None = None,
+) -> dict[str, list[Position]]:
+    """Positions of each given country (unknown where nothing is reported)."""
+    by_country: dict[str, list[Assessment]] = defaultdict(list)
+    for start in range(0, len(country_codes), CHUNK):
+        chunk = country_codes[start : start + CHUNK]
+        for row in _latest_assessments(
+            session, country_codes=chunk, as_of=as_of, source_id=source_id
+        ):
+            by_country[row.country_code].append(row)
+    return {code: derive_positions(by_country.get(code, ())) for code in country_codes}
+
+
+def _check_source(session: Session, source_id: str | None) -> None:
+    if source_id is not None:
+        sources_service.get_source(session, source_id=source_id)
+
+
+def get_positions(
+    session: Session,
+    *,
+    country_code: str,
+    as_of: date | None = None,
+    source_id: str | None = None,
+) -> list[Position]:
+    """A country's four positions; raises NotFound for an unknown `source_id`."""
+    _check_source(session, source_id)
+    return positions_for(session, country_codes=[country_code], as_of=as_of, source_id=source_id)[
+        country_code
+    ]
+
+
+def search_country_positions(
+    session: Session,
+    *,
+    q: str | None = None,
+    position_filter: PositionFilter | None = None,
+    as_of: date | None = None,
+    source_id: str | None = None,
+    limit: int | None,
+    offset: int,
+) -> tuple[list[tuple[Country, list[Position]]], int]:
+    """Countries (ordered by name) with their positions, filtered, and the total matching."""
+    _check_source(session, source_id)
+    if position_filter is None or not position_filter.active:
+        countries, total = countries_service.list_countries(
+            session, q=q, limit=limit, offset=offset
+        )
+        positions = positions_for(
+            session, country_codes=[c.code for c in countries], as_of=as_of, source_id=source_id
+        )
+        return [(c, positions[c.code]) for c in countries], total
+    countries, _ = countries_service.list_countries(session, q=q, limit=None, offset=0)
+    positions = positions_for(
+        session, country_codes=[c.code for c in countries], as_of=as_of, source_id=source_id
+    )
+    matched = [
+        (c, positions[c.code]) for c in countries if position_filter.matches(positions[c.code])
+    ]
+    end = None if limit is None else offset + limit
+    return matched[offset:end], len(matched)
+
+
+def count_positions(
+    session: Session, *, as_of: date | None = None, source_id: str | None = None
+) -> tuple[dict[CategoryKey, Counter[PositionValue]], int]:
+    """How many countries read each value in each category, and how many countries in all."""
+    _check_source(session, source_id)
+    codes = [c.code for c in countries_service.all_countries(session)]
+    counts: dict[CategoryKey, Counter[PositionValue]] = {key: Counter() for key in CategoryKey}
+    for positions in positions_for(
+        session, country_codes=codes, as_of=as_of, source_id=source_id
+    ).values():
+        for position in positions:
+            counts[position.category][position.value] += 1
+    return counts, len(codes)
+
+
+def list_country_assessments(
+    session: Session,
+    *,
+    country_code: str,
+    include_retracted: bool = False,
+    limit: int | None,
+    offset: int,
+) -> tuple[Sequence[Assessment], int]:
+    """A country's assessments, newest `as_of` first, then most recently recorded first."""
+    query = select(Assessment).where(Assessment.country_code == country_code)
+    if not include_retracted:
+        query = query.where(Assessment.retracted_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Assessment.as_of.desc(), Assessment.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return rows, total

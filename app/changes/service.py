@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from app.changes.models import Change
+from app.vocabulary import ChangeAction
+
+SEED_ACTOR = "seed"
+
+
+def snapshot(obj: object) -> dict[str, Any]:
+    """The column values of an ORM object as JSON-ready data (dates as ISO text)."""
+    values: dict[str, Any] = {}
+    for attr in inspect(obj).mapper.column_attrs:
+        value = getattr(obj, attr.key)
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, datetime | date):
+            value = value.isoformat()
+        values[attr.key] = value
+    return values
+
+
+def record_change(
+    session: Session,
+    *,
+    actor: str,
+    action: ChangeAction,
+    entity: str,
+    entity_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> Change:
+    """Append one entry to the change log, in the caller's transaction."""
+    change = Change(
+        at=datetime.now(UTC),
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+    )
+    session.add(change)
+    return change
+
+
+def list_changes(session: Session, *, since: int, limit: int) -> Sequence[Change]:
+    """Entries after the cursor `since` (an entry id), oldest first."""
+    query = select(Change).where(Change.id > since).order_by(Change.id).limit(limit)
+    return session.scalars(query).all()
+
+
+def entity_history(session: Session, *, entity: str, entity_id: str) -> Sequence[Change]:
+    query = (
+        select(Change)
+        .where(Change.entity == entity, Change.entity_id == entity_id)
+        .order_by(Change.id)
+    )
+    return session.scalars(query).all()

@@ -1,0 +1,198 @@
+"""The `country-positions` command: serve, migrate, seed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app import __version__
+from app.settings import get_settings
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+    return EXIT_OK
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from app import migrating
+
+    migrating.upgrade(get_settings(), args.revision)
+    print(f"database at {args.revision}")
+    return EXIT_OK
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import make_engine, make_sessionmaker
+    from app.seeding.bulk import load_seeds_bulk
+    from app.seeding.loader import load_seeds
+    from app.seeding.reading import SeedValidationError
+
+    settings = get_settings()
+    folder: Path = args.path or settings.seeds_path
+    engine = make_engine(settings)
+    try:
+        load = load_seeds_bulk if args.bulk else load_seeds
+        report = load(make_sessionmaker(engine), folder, dry_run=args.dry_run)
+    except SeedValidationError as exc:
+        for error in exc.errors:
+            print(f"error: {error}", file=sys.stderr)
+        print(f"{len(exc.errors)} error(s); nothing was written.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SQLAlchemyError as exc:
+        # The transaction rolled back; say why in one line (no traceback, no SQL, no URL).
+        reason = str(getattr(exc, "orig", None) or exc.__class__.__name__).splitlines()[0]
+        print(f"error: the database refused the load: {reason}", file=sys.stderr)
+        print("nothing was written.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        engine.dispose()
+    for line in report.lines():
+        print(line)
+    return EXIT_OK
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    # A fixed width keeps the README's generated --help identical on every terminal.
+    return argparse.HelpFormatter(prog, width=88)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from app.api_keys import service
+    from app.db import make_engine, make_sessionmaker
+    from app.problems import AppError
+    from app.vocabulary import KeyScope
+
+    engine = make_engine(get_settings())
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            if args.keys_command == "create":
+                key, plaintext = service.create_key(
+                    session, name=args.name, scope=KeyScope(args.scope)
+                )
+                print(plaintext)
+                print(
+                    f"created key {key.name!r} (scope {key.scope.value}); "
+                    "it is shown only this once",
+                    file=sys.stderr,
+                )
+            elif args.keys_command == "list":
+                print(f"{'name':<24} {'scope':<6} {'prefix':<14} {'created':<33} revoked")
+                for key in service.list_keys(session):
+                    revoked = key.revoked_at.isoformat() if key.revoked_at else "-"
+                    print(
+                        f"{key.name:<24} {key.scope.value:<6} {key.prefix:<14} "
+                        f"{key.created_at.isoformat():<33} {revoked}"
+                    )
+            else:
+                key = service.revoke_key(session, name=args.name)
+                print(f"revoked key {key.name!r}")
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="country-positions",
+        formatter_class=_formatter,
+        description="Serve assessed positions of European governments on military "
+        "assistance to Ukraine, with provenance. The database is DATABASE_URL "
+        "(default: an SQLite file under ./var/).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="run the HTTP API with uvicorn", formatter_class=_formatter
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default: %(default)s)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser(
+        "migrate", help="upgrade the database schema (Alembic)", formatter_class=_formatter
+    )
+    migrate.add_argument(
+        "--revision", default="head", help="target revision (default: %(default)s)"
+    )
+    migrate.set_defaults(handler=_migrate)
+
+    seed = commands.add_parser(
+        "seed",
+        formatter_class=_formatter,
+        help="validate and load seed files (all-or-nothing, idempotent)",
+        description="Validate every seed file, then upsert countries, categories, sources "
+        "and assessments in one transaction. Any invalid record aborts the load before "
+        "the database is touched; re-running with unchanged files changes nothing.",
+    )
+    seed.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="folder holding the seed files (default: CP_SEEDS_PATH, i.e. seeds/)",
+    )
+    seed.add_argument(
+        "--dry-run", action="store_true", help="validate and report, but write nothing"
+    )
+    seed.add_argument(
+        "--bulk",
+        action="store_true",
+        help="stream assessments.csv through a staging table: for files of millions of "
+        "rows (same validation, counts, change log and all-or-nothing transaction)",
+    )
+    seed.set_defaults(handler=_seed)
+
+    keys = commands.add_parser(
+        "keys", help="manage API keys for writes", formatter_class=_formatter
+    )
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = keys_commands.add_parser(
+        "create",
+        help="create a key and print it once (only its hash is stored)",
+        formatter_class=_formatter,
+    )
+    create.add_argument("--name", required=True, help="unique name, logged with every change")
+    create.add_argument(
+        "--scope",
+        choices=["write", "admin"],
+        default="write",
+        help="write: assessments; admin: also sources (default: %(default)s)",
+    )
+    keys_commands.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = keys_commands.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("name", help="the key's name")
+    keys.set_defaults(handler=_keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code

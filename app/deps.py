@@ -1,0 +1,86 @@
+"""Request dependencies shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, get_origin
+
+from fastapi import Depends, Path, Request
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+from app.db import session_scope
+from app.problems import InvalidInput, summarise
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; the transaction commits when the handler succeeds.
+
+    GET and HEAD read from the replica when DATABASE_READ_URL is set.
+    """
+    state = request.app.state
+    reading = request.method in ("GET", "HEAD")
+    yield from session_scope(state.read_sessionmaker if reading else state.sessionmaker)
+
+
+# scope="function": the transaction commits (or fails) before the response is sent, so a
+# 2xx always means the write is stored (regression: curation tests, commit-before-response).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+CountryCodePath = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z]{2,3}$",
+        description="ISO 3166-1 alpha-2 or alpha-3 code, case-insensitive (`RS`, `srb`).",
+        examples=["RS"],
+    ),
+]
+
+
+_DECLARED: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _declared_query(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
+    """(every query parameter name, the names that take a list) of one route, memoised."""
+    known = _DECLARED.get(id(route))
+    if known is not None:
+        return known
+    params = []
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        params.extend(dependant.query_params)
+        pending.extend(dependant.dependencies)
+    names = frozenset(p.alias for p in params)
+    repeatable = frozenset(p.alias for p in params if get_origin(p.field_info.annotation) is list)
+    _DECLARED[id(route)] = (names, repeatable)
+    return names, repeatable
+
+
+async def reject_unknown_query_params(request: Request) -> None:
+    """A misspelt or repeated parameter is a 422, not silently ignored (`?catgory=`)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    names, repeatable = _declared_query(route)
+    issues = []
+    for name in dict.fromkeys(request.query_params.keys()):
+        if name not in names:
+            allowed = ", ".join(sorted(names)) or "none"
+            issues.append(
+                {
+                    "loc": ["query", name],
+                    "msg": f"unknown parameter (allowed: {allowed})",
+                    "type": "unknown_parameter",
+                }
+            )
+        elif name not in repeatable and len(request.query_params.getlist(name)) > 1:
+            issues.append(
+                {
+                    "loc": ["query", name],
+                    "msg": "given more than once",
+                    "type": "repeated_parameter",
+                }
+            )
+    if issues:
+        raise InvalidInput(summarise(issues), errors=issues)

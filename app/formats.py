@@ -1,0 +1,133 @@
+"""Content negotiation and streamed CSV / NDJSON renderings of list endpoints."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from app.problems import NotAcceptable
+
+
+class Format(StrEnum):
+    """Representations a list endpoint can serve."""
+
+    json = "json"
+    csv = "csv"
+    ndjson = "ndjson"
+
+
+MEDIA_TYPES: dict[Format, str] = {
+    Format.json: "application/json",
+    Format.csv: "text/csv",
+    Format.ndjson: "application/x-ndjson",
+}
+
+
+FormatQuery = Annotated[
+    str | None,
+    Query(
+        alias="format",
+        max_length=20,
+        description="Representation: `json`, `csv` or `ndjson` where offered. Overrides "
+        "`Accept`; an unsupported one is 406.",
+        examples=["csv"],
+    ),
+]
+
+
+def _accept_ranges(header: str) -> list[tuple[str, float]]:
+    ranges: list[tuple[str, float]] = []
+    for part in header.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        if not media:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media.lower(), quality))
+    return sorted(ranges, key=lambda r: r[1], reverse=True)
+
+
+def negotiate(request: Request, requested: str | None, offered: Sequence[Format]) -> Format:
+    """Pick the representation: `format=` first, then `Accept`, JSON by default."""
+    names = ", ".join(f.value for f in offered)
+    if requested is not None:
+        try:
+            chosen = Format(requested.lower())
+        except ValueError:
+            chosen = None
+        if chosen is None or chosen not in offered:
+            raise NotAcceptable(f"format={requested!r} is not offered here; try one of {names}.")
+        return chosen
+    header = request.headers.get("accept", "").strip()
+    if not header:
+        return offered[0]
+    ranges = _accept_ranges(header)
+    refused = {media for media, quality in ranges if quality <= 0}
+    for media, quality in ranges:
+        if quality <= 0:
+            continue
+        if media in ("*/*", "application/*"):
+            acceptable = [f for f in offered if MEDIA_TYPES[f] not in refused]
+            if acceptable:
+                return acceptable[0]
+            continue
+        if media == "text/*" and Format.csv in offered:
+            return Format.csv
+        for fmt in offered:
+            if media == MEDIA_TYPES[fmt] or (fmt is Format.json and media.endswith("+json")):
+                return fmt
+    types = ", ".join(MEDIA_TYPES[f] for f in offered)
+    raise NotAcceptable(f"None of the accepted media types is offered; this serves {types}.")
+
+
+def stream_csv(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    filename: str,
+    headers: dict[str, str] | None = None,
+) -> StreamingResponse:
+    """RFC 4180 CSV (CRLF, quoted as needed), UTF-8, one header row, streamed row by row."""
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+            if buffer.tell() > 16_384:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8; header=present",
+        headers={"Content-Disposition": f'inline; filename="{filename}"', **(headers or {})},
+    )
+
+
+def stream_ndjson(
+    items: Iterable[BaseModel], *, headers: dict[str, str] | None = None
+) -> StreamingResponse:
+    """One JSON document per line, streamed."""
+
+    def lines() -> Iterator[str]:
+        for item in items:
+            yield item.model_dump_json() + "\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson", headers=headers)

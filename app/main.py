@@ -1,0 +1,153 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.routing import APIRoute
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from app import __version__, web
+from app.api import api_router
+from app.body_limit import BodySizeLimitMiddleware
+from app.cors import ProblemCORSMiddleware
+from app.db import make_engine, make_sessionmaker
+from app.http_cache import ConditionalGetMiddleware, static_fingerprint
+from app.migrating import head_revisions
+from app.openapi import install_openapi
+from app.problems import install_problem_handlers
+from app.response_cache import BoundedCache, ResponseCacheMiddleware
+from app.revision import PENDING_REVISION, DatabaseRevision
+from app.revision_tracker import (
+    NoTracker,
+    PostgresRevisionTracker,
+    RevisionTracker,
+    SqliteRevisionTracker,
+)
+from app.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Assessed positions of 38 European governments on Ukraine's requests for military
+assistance (training, lethal aid, and the future capability and political will to provide
+lethal aid), as charted by the leaked US document *Europe | Response to Ongoing
+Russia-Ukraine Conflict* (dated 2 March 2023, marked SECRET//NOFORN), with the provenance
+of every value.
+
+**Caveat.** The chart's authenticity has not been independently verified; its values are
+known only through news reporting. Every value here names the source that asserts it and
+the report through which it is known. `unknown` means no source reports a value; it never
+means `no`.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    """camelCase of the route function's name: `list_country_positions` ->
+    `listCountryPositions`, the method name generated clients expose."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.revision_tracker.start()
+        try:
+            yield
+        finally:
+            app.state.revision_tracker.stop()
+            app.state.engine.dispose()
+            if app.state.read_engine is not engine:
+                app.state.read_engine.dispose()
+
+    app = FastAPI(
+        title="country-positions",
+        version=__version__,
+        description=DESCRIPTION,
+        license_info={
+            "name": "CC BY 4.0 (the dataset; the code is MIT)",
+            "identifier": "CC-BY-4.0",
+        },
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    engine = make_engine(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    read_engine = engine
+    if settings.database_read_url:
+        read_engine = make_engine(
+            settings.model_copy(update={"database_url": settings.database_read_url})
+        )
+    app.state.read_engine = read_engine
+    app.state.read_sessionmaker = make_sessionmaker(read_engine)
+    app.state.head_revisions = head_revisions(settings)
+    tracker = make_revision_tracker(settings, DatabaseRevision(app.state.sessionmaker).read)
+    app.state.revision_tracker = tracker
+    # The writing process drops its cache the moment its own commit lands.
+    event.listen(app.state.sessionmaker, "after_commit", _observe_commit(tracker))
+    event.listen(app.state.sessionmaker, "after_rollback", _forget_pending)
+    install_problem_handlers(app)
+    app.include_router(api_router)
+    app.include_router(web.router)
+    web.mount_static(app)
+    install_openapi(app)
+    # Added innermost first: CORS wraps gzip, which wraps the conditional-GET layer.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ConditionalGetMiddleware,
+        # ETags name the revision of the data the reads see: the replica's, if there is one.
+        revisions=DatabaseRevision(app.state.read_sessionmaker),
+        max_age=settings.cache_max_age,
+        fingerprint=static_fingerprint(web.STATIC_DIR),
+        private=settings.require_key_for_reads,
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    if settings.cors_origins:
+        app.add_middleware(
+            ProblemCORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD"],
+            expose_headers=["ETag", "Link", "X-Total-Count", "Location"],
+        )
+    # Outermost of ours: hits skip CORS, gzip, routing and validation, yet replay their output.
+    app.state.response_cache = BoundedCache(
+        max_entries=settings.cache_max_entries, max_bytes=settings.cache_max_bytes
+    )
+    app.add_middleware(
+        ResponseCacheMiddleware,
+        tracker=tracker,
+        cache=app.state.response_cache,
+        # A cache hit would skip the key check that CP_REQUIRE_KEY_FOR_READS asks for.
+        enabled=settings.cache_enabled and not settings.require_key_for_reads,
+    )
+    return app
+
+
+def make_revision_tracker(settings: Settings, read: Callable[[], int]) -> RevisionTracker:
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "postgresql":
+        return PostgresRevisionTracker(settings.database_url, read)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return SqliteRevisionTracker(url.database, read)
+    return NoTracker()
+
+
+def _observe_commit(tracker: RevisionTracker) -> Callable[[Session], None]:
+    def after_commit(session: Session) -> None:
+        revision = session.info.pop(PENDING_REVISION, None)
+        if revision is not None:
+            tracker.observe(revision)
+
+    return after_commit
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(PENDING_REVISION, None)

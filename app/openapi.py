@@ -1,0 +1,159 @@
+"""OpenAPI tweaks: error responses are served as application/problem+json, so say so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.problems import PROBLEM_MEDIA_TYPE
+
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def _rekey_problem_content(schema: dict[str, Any]) -> None:
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                if not str(status).startswith(("4", "5")):
+                    continue
+                content = response.get("content", {})
+                if "application/json" in content:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if str(status) == "422":
+                    # FastAPI's default 422 model is not what we serve: we serve a Problem.
+                    operation["responses"][status] = INVALID
+    schemas = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+
+
+UNAVAILABLE = {
+    "description": "The database is unreachable; retry after `Retry-After` seconds.",
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+}
+INVALID = {
+    "description": "Invalid parameter or body.",
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+}
+UNAUTHORIZED = {
+    "description": "Reads need a key when the server sets CP_REQUIRE_KEY_FOR_READS.",
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+    "headers": {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}},
+}
+NO_DATABASE = {"/healthz"}
+FORMATS = {"application/json": "json", "text/csv": "csv", "application/x-ndjson": "ndjson"}
+# Both key scopes may write assessments: a 403 cannot happen there.
+NO_FORBIDDEN = {"createAssessment", "updateAssessment", "retractAssessment"}
+
+HEADERS: dict[str, Any] = {
+    "ETag": {
+        "description": "Validator for `If-None-Match` (and, on a single source or "
+        "assessment, for `If-Match`).",
+        "schema": {"type": "string"},
+        "required": True,
+    },
+    "Location": {"description": "Where the created resource lives.", "schema": {"type": "string"}},
+    "Link": {
+        "description": "RFC 8288 pagination links: first, prev, next, last (when paginated).",
+        "schema": {"type": "string"},
+    },
+    "X-Total-Count": {
+        "description": "How many items match, across every page.",
+        "schema": {"type": "integer"},
+        "required": True,
+    },
+    "WWW-Authenticate": {
+        "description": "The Bearer challenge.",
+        "schema": {"type": "string"},
+        "required": True,
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    },
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The resource's ETag from a GET: 428 without it, 412 when it is stale.",
+    "example": '"assessment-1-v1"',
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _document_operations(schema: dict[str, Any]) -> None:
+    """Say what the code does that FastAPI cannot see: every data operation can answer 503
+    and 422 (unknown query parameters); reads accept a key but need one only under
+    CP_REQUIRE_KEY_FOR_READS; conditional writes take If-Match; the headers clients use."""
+    schema.setdefault("components", {})["headers"] = HEADERS
+    for path, path_item in schema.get("paths", {}).items():
+        for method, operation in path_item.items():
+            responses = operation["responses"]
+            if path not in NO_DATABASE:
+                responses.setdefault("503", UNAVAILABLE)
+                responses["503"] = {
+                    **responses["503"],
+                    "headers": {"Retry-After": _ref("Retry-After")},
+                }
+            if path not in NO_DATABASE | {"/readyz"}:
+                responses.setdefault("422", INVALID)
+            if method == "get" and "security" in operation:
+                operation["security"] = [{}, *operation["security"]]
+                responses.setdefault("401", UNAUTHORIZED)
+            if operation.get("operationId") in NO_FORBIDDEN:
+                responses.pop("403", None)
+            if "401" in responses:
+                responses["401"] = {
+                    **responses["401"],
+                    "headers": {"WWW-Authenticate": _ref("WWW-Authenticate")},
+                }
+            if method in ("patch", "delete"):
+                operation.setdefault("parameters", []).append(IF_MATCH)
+            _document_success_headers(method, operation)
+            _enumerate_formats(operation)
+
+
+def _document_success_headers(method: str, operation: dict[str, Any]) -> None:
+    responses = operation["responses"]
+    if method == "get" and "200" in responses and operation.get("tags") != ["health"]:
+        headers = {"ETag": _ref("ETag")}
+        parameters = {p["name"] for p in operation.get("parameters", [])}
+        if {"limit", "offset"} <= parameters:
+            headers |= {"Link": _ref("Link"), "X-Total-Count": _ref("X-Total-Count")}
+        responses["200"]["headers"] = headers
+    if "201" in responses:
+        responses["201"]["headers"] = {"ETag": _ref("ETag"), "Location": _ref("Location")}
+
+
+def _enumerate_formats(operation: dict[str, Any]) -> None:
+    """`format` takes exactly the representations the 200 lists (anything else is a 406)."""
+    content = operation["responses"].get("200", {}).get("content", {})
+    offered = [FORMATS[media] for media in content if media in FORMATS]
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] == "format" and parameter["in"] == "query":
+            parameter["schema"] = {"anyOf": [{"type": "string", "enum": offered}, {"type": "null"}]}
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                license_info=app.license_info,
+            )
+            _rekey_problem_content(schema)
+            _document_operations(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override hook

@@ -1,0 +1,135 @@
+"""Know the dataset revision without asking the database on every request.
+
+PostgreSQL: a listener thread holds one connection that `LISTEN`s on `cp_revision`; every
+revision bump sends `pg_notify` in its own transaction, so every instance sharing the
+database learns of a commit within milliseconds. SQLite: a stat of the database and WAL
+files tells whether anything was committed since the revision was last read. Whenever a
+tracker cannot vouch for its value it returns None, and callers take the slow, always-fresh
+path instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+import psycopg
+from sqlalchemy.engine import make_url
+from starlette.concurrency import run_in_threadpool
+
+from app.revision import REVISION_CHANNEL
+
+logger = logging.getLogger("app.revision_tracker")
+
+
+class RevisionTracker(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    async def current(self) -> int | None: ...
+    def observe(self, revision: int) -> None: ...
+
+
+class NoTracker:
+    """Never vouches for a revision: every request takes the fresh path."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+    async def current(self) -> int | None:
+        return None
+
+    def observe(self, revision: int) -> None: ...
+
+
+class SqliteRevisionTracker:
+    def __init__(self, path: str, read_revision: Callable[[], int]) -> None:
+        self._files = (path, f"{path}-wal")
+        self._read = read_revision
+        self._signature: tuple[int, ...] | None = None
+        self._revision = 0
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+    def _stat(self) -> tuple[int, ...]:
+        signature: list[int] = []
+        for file in self._files:
+            try:
+                stat = os.stat(file)
+            except FileNotFoundError:
+                signature += [0, 0]
+            else:
+                signature += [stat.st_mtime_ns, stat.st_size]
+        return tuple(signature)
+
+    async def current(self) -> int | None:
+        signature = self._stat()
+        if signature != self._signature:
+            # Stat first, then read: a commit in between only causes one more read later.
+            try:
+                self._revision = await run_in_threadpool(self._read)
+            except Exception:
+                return None
+            self._signature = signature
+        return self._revision
+
+    def observe(self, revision: int) -> None:
+        self._signature = None  # re-read on the next request
+
+
+class PostgresRevisionTracker:
+    def __init__(self, database_url: str, read_revision: Callable[[], int]) -> None:
+        url = make_url(database_url).set(drivername="postgresql")
+        self._conninfo = url.render_as_string(hide_password=False)
+        self._read = read_revision
+        self._revision = 0
+        self._healthy = False
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, wait: float = 3.0) -> None:
+        """Start listening; wait (briefly) for the first connection so a fresh instance
+        answers from its cache at once. If the database is down, serve on without it."""
+        self._thread = threading.Thread(target=self._listen, name="revision-listener", daemon=True)
+        self._thread.start()
+        self._ready.wait(wait)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    async def current(self) -> int | None:
+        return self._revision if self._healthy else None
+
+    def observe(self, revision: int) -> None:
+        with self._lock:
+            self._revision = max(self._revision, revision)
+
+    def _listen(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {REVISION_CHANNEL}")
+                    # Listening before reading: no commit can fall between the two.
+                    self.observe(self._read())
+                    self._healthy = True
+                    self._ready.set()
+                    while not self._stopping.is_set():
+                        for notify in conn.notifies(timeout=1.0):
+                            if notify.payload.isdigit():
+                                self.observe(int(notify.payload))
+            except Exception as exc:
+                if not self._stopping.is_set():
+                    logger.warning(
+                        "revision listener lost its connection: %s", exc.__class__.__name__
+                    )
+            finally:
+                self._healthy = False
+            self._ready.set()  # never hold start-up hostage to an unreachable database
+            self._stopping.wait(1.0)

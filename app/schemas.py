@@ -1,0 +1,62 @@
+"""Shared schema building blocks: the base model, constrained types and pagination."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+class AppModel(BaseModel):
+    """Base of every response model: readable from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AppInput(BaseModel):
+    """Base of every input model: unknown fields are errors, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+SOURCE_ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Ids are INTEGER columns on both backends: anything larger can never exist.
+MAX_ID = 2**31 - 1
+# PostgreSQL text cannot hold U+0000: refuse it as invalid input, not a 500.
+NO_NUL = r"^[^\x00]*$"
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+SourceId = Annotated[str, StringConstraints(pattern=SOURCE_ID_PATTERN, max_length=100)]
+
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+Publisher = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=NO_NUL)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)]
+
+
+def blank_to_none(value: object) -> object:
+    """Empty text means "not given" (a blank CSV cell, an empty form field)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def iso_date_text(value: object) -> object:
+    """Dates are written YYYY-MM-DD, nothing else (no timestamps, numbers or other orders)."""
+    if value is None or isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
+    return value
+
+
+T = TypeVar("T")
+
+
+class Page(AppModel, Generic[T]):
+    """One page of a list, with what a client needs to fetch the next."""
+
+    items: list[T] = Field(description="The items on this page, in the documented order.")
+    total: int = Field(description="How many items match in all, across every page.", examples=[39])
+    limit: int = Field(description="The page size used.", examples=[50])
+    offset: int = Field(description="How many matching items precede this page.", examples=[0])

@@ -1,0 +1,297 @@
+"""The bulk path for large assessment files: streamed, set-based, still all-or-nothing.
+
+Rows are validated one at a time with the same row model and reference checks as the
+regular loader and the API, and written to a temporary staging table inside the load's
+transaction; duplicates are found there with one GROUP BY. Only if nothing is wrong is the
+staging table merged into `assessments` with a handful of INSERT ... SELECT and
+UPDATE ... FROM statements, and each created or updated assessment logged in `changes`.
+Memory stays flat: neither the file nor its rows are ever held whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.assessments.models import Assessment
+from app.changes.models import Change
+from app.changes.service import SEED_ACTOR
+from app.revision import bump_revision
+from app.seeding.loader import SeedReport, apply_catalogue
+from app.seeding.reading import (
+    ASSESSMENT_COLUMNS,
+    ASSESSMENTS_FILE,
+    REQUIRED_ASSESSMENT_COLUMNS,
+    Collector,
+    SeedSet,
+    SeedValidationError,
+    assessment_reference_problems,
+    csv_records,
+    read_seeds,
+)
+from app.seeding.rows import AssessmentSeedRow
+from app.vocabulary import ChangeAction
+
+BATCH = 5_000
+MAX_ERRORS = 1_000
+
+_staging_metadata = MetaData()
+staging = Table(
+    "seed_assessments",
+    _staging_metadata,
+    Column("line", Integer, nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("category_key", String(32), nullable=False),
+    Column("source_id", String(100), nullable=False),
+    Column("reported_via_id", String(100)),
+    Column("as_of", Date, nullable=False),
+    Column("value", String(32), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("note", Text),
+    prefixes=["TEMPORARY"],
+)
+_KEY = ("country_code", "category_key", "source_id", "as_of")
+_VALUES = ("value", "reported_via_id", "evidence", "note")
+_assessments: Table = Assessment.__table__  # type: ignore[assignment]  # a Table at runtime
+_changes: Table = Change.__table__  # type: ignore[assignment]  # a Table at runtime
+
+
+def _staged_rows(folder: Path, seeds: SeedSet, errors: Collector) -> Iterator[dict[str, Any]]:
+    path = folder / ASSESSMENTS_FILE
+    label = str(path)
+    if not path.is_file():
+        errors.add(label, None, None, "file is missing")
+        return
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        for line, data in csv_records(
+            stream, label, ASSESSMENT_COLUMNS, REQUIRED_ASSESSMENT_COLUMNS, errors
+        ):
+            if len(errors.errors) >= MAX_ERRORS:
+                errors.add(label, line, None, f"stopped after {MAX_ERRORS} errors")
+                return
+            if any("\x00" in value for value in data.values()):
+                errors.add(label, line, None, "contains a NUL byte")
+                continue
+            try:
+                row = AssessmentSeedRow.model_validate(data)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    field = ".".join(str(part) for part in err["loc"]) or None
+                    errors.add(label, line, field, str(err["msg"]).removeprefix("Value error, "))
+                continue
+            problems = assessment_reference_problems(row, seeds)
+            for field, message in problems:
+                errors.add(label, line, field, message)
+            if problems:
+                continue
+            yield {
+                "line": line,
+                "country_code": row.country,
+                "category_key": row.category.value,
+                "source_id": row.source,
+                "reported_via_id": row.reported_via,
+                "as_of": row.as_of,
+                "value": row.value.value,
+                "evidence": row.evidence,
+                "note": row.note,
+            }
+
+
+def _stage(session: Session, folder: Path, seeds: SeedSet, errors: Collector) -> None:
+    connection = session.connection()
+    connection.execute(text("DROP TABLE IF EXISTS seed_assessments"))
+    staging.create(connection)
+    rows = _staged_rows(folder, seeds, errors)
+    if connection.dialect.name == "postgresql":
+        # COPY streams rows to the server far faster than batched INSERTs.
+        names = ", ".join(column.name for column in staging.columns)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY seed_assessments ({names}) FROM STDIN") as copy:
+            for row in rows:
+                if not errors.errors:  # keep validating to report every error, stop writing
+                    copy.write_row(tuple(row.values()))
+    else:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            if errors.errors:
+                continue  # keep validating to report every error, but stop writing
+            batch.append(row)
+            if len(batch) >= BATCH:
+                connection.execute(staging.insert(), batch)
+                batch.clear()
+        if batch and not errors.errors:
+            connection.execute(staging.insert(), batch)
+    connection.execute(
+        text(
+            "CREATE INDEX ix_seed_assessments_key ON seed_assessments "
+            "(country_code, category_key, source_id, as_of)"
+        )
+    )
+
+
+def _duplicates(session: Session, label: str, errors: Collector) -> None:
+    key = [staging.c[name] for name in _KEY]
+    first = func.min(staging.c.line).label("first")
+    groups = select(*key, first).group_by(*key).having(func.count() > 1).subquery()
+    rows = session.execute(
+        select(staging.c.line, groups.c.first)
+        .join(groups, and_(*(staging.c[name] == groups.c[name] for name in _KEY)))
+        .where(staging.c.line != groups.c.first)
+        .order_by(staging.c.line)
+        .limit(MAX_ERRORS)
+    )
+    for line, first_line in rows:
+        errors.add(
+            label,
+            line,
+            None,
+            f"duplicate row: same country, category, source and as_of as line {first_line}",
+        )
+
+
+def _json(session: Session, pairs: dict[str, ColumnElement[Any]]) -> ColumnElement[Any]:
+    arguments: list[Any] = []
+    for name, value in pairs.items():
+        arguments += [literal(name), value]
+    if session.get_bind().dialect.name == "postgresql":
+        return func.json_build_object(*arguments)
+    return func.json_object(*arguments)
+
+
+def _snapshot(session: Session, columns: Mapping[str, ColumnElement[Any]]) -> ColumnElement[Any]:
+    """What app.changes.service.snapshot() records for an assessment, built in SQL."""
+    return _json(session, {c.key: columns[c.key] for c in _assessments.columns})
+
+
+def _merge(session: Session, report: SeedReport) -> None:
+    a, s = _assessments, staging
+    on_key = and_(*(a.c[name] == s.c[name] for name in _KEY))
+    differs = or_(*(a.c[name].is_distinct_from(s.c[name]) for name in _VALUES))
+    one = literal(1)
+    total, existing, to_update = session.execute(
+        select(
+            func.count(),
+            func.count(a.c.id),
+            func.coalesce(func.sum(case((and_(a.c.id.is_not(None), differs), one), else_=0)), 0),
+        ).select_from(s.outerjoin(a, on_key))
+    ).one()
+    counts = report.counts["assessments"]
+    counts.created = total - existing
+    counts.updated = int(to_update)
+    counts.unchanged = existing - counts.updated
+    now = datetime.now(UTC)
+
+    def log(
+        action: ChangeAction,
+        before: ColumnElement[Any] | None,
+        after: ColumnElement[Any],
+        source: Any,
+        where: ColumnElement[bool],
+    ) -> None:
+        columns = [
+            Change.at,
+            Change.actor,
+            Change.action,
+            Change.entity,
+            Change.entity_id,
+            Change.before,
+            Change.after,
+        ]
+        query = (
+            select(
+                literal(now, Change.at.type),
+                literal(SEED_ACTOR),
+                literal(action.value),
+                literal("assessment"),
+                cast(a.c.id, String),
+                before if before is not None else literal(None, Change.before.type),
+                after,
+            )
+            .select_from(source)
+            .where(where)
+        )
+        session.execute(_changes.insert().from_select(columns, query))
+
+    if counts.updated:
+        merged: dict[str, ColumnElement[Any]] = {c.key: c for c in a.columns}
+        merged |= {name: s.c[name] for name in _VALUES}
+        merged["version"] = a.c.version + 1
+        log(
+            ChangeAction.update,
+            _snapshot(session, {c.key: c for c in a.columns}),
+            _snapshot(session, merged),
+            s.join(a, on_key),
+            differs,
+        )
+        session.execute(
+            update(a)
+            .where(on_key, differs)
+            .values({name: s.c[name] for name in _VALUES} | {"version": a.c.version + 1})
+        )
+    if counts.created:
+        boundary = session.scalar(select(func.coalesce(func.max(a.c.id), 0)))
+        names = [*_KEY, *_VALUES]
+        new_rows = select(*(s.c[name] for name in names)).where(
+            ~select(a.c.id).where(on_key).exists()
+        )
+        session.execute(a.insert().from_select(names, new_rows))
+        log(
+            ChangeAction.create,
+            None,
+            _snapshot(session, {c.key: c for c in a.columns}),
+            s.join(a, on_key),
+            a.c.id > boundary,
+        )
+
+
+def load_seeds_bulk(
+    factory: sessionmaker[Session], folder: Path, *, dry_run: bool = False
+) -> SeedReport:
+    """The regular loader's contract (validate all, then one transaction, counts, change
+    log, revision) for assessment files too large to hold in memory."""
+    seeds = read_seeds(folder, assessments=False)
+    errors = Collector()
+    label = str(folder / ASSESSMENTS_FILE)
+    with factory() as session, session.begin():
+        _stage(session, folder, seeds, errors)
+        if not errors.errors:
+            _duplicates(session, label, errors)
+        if errors.errors:
+            session.rollback()
+            raise SeedValidationError(sorted(errors.errors, key=lambda e: e.line or 0))
+        report = SeedReport()
+        apply_catalogue(session, seeds, report)
+        session.flush()
+        _merge(session, report)
+        session.execute(text("DROP TABLE seed_assessments"))
+        if report.changed:
+            report.revision = bump_revision(session)
+        if dry_run:
+            report.dry_run = True
+            report.revision = None
+            session.rollback()
+    return report

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, str_enum
+from app.vocabulary import SourceKind, VerificationStatus
+
+
+class Source(Base):
+    """A document or report that asserts or relays assessed values."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[SourceKind] = mapped_column(str_enum(SourceKind, "source_kind"))
+    publisher: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    published_on: Mapped[date | None]
+    document_date: Mapped[date | None]
+    classification: Mapped[str | None] = mapped_column(String(200))
+    verification_status: Mapped[VerificationStatus] = mapped_column(
+        str_enum(VerificationStatus, "verification_status")
+    )
+    verification_note: Mapped[str | None] = mapped_column(Text)
+    # Optimistic concurrency: every UPDATE checks and bumps it (the resource's ETag).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy's API

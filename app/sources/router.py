@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from app.api_keys.security import AdminDep
+from app.concurrency import require_if_match, resource_etag
+from app.deps import SessionDep
+from app.problems import Problem
+from app.schemas import SOURCE_ID_PATTERN
+from app.sources import service
+from app.sources.models import Source
+from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
+
+router = APIRouter(prefix="/sources", tags=["sources"])
+
+SourceIdPath = Annotated[
+    str,
+    Path(
+        pattern=SOURCE_ID_PATTERN,
+        max_length=100,
+        description="Source slug.",
+        examples=["us-europe-response-chart-2023"],
+    ),
+]
+
+
+@router.get("", response_model=list[SourceRead], summary="List sources")
+def list_sources(session: SessionDep) -> list[SourceRead]:
+    """Every source that asserts or relays a value, ordered by id, with its verification status."""
+    return [SourceRead.model_validate(s) for s in service.list_sources(session)]
+
+
+@router.get(
+    "/{source_id}",
+    response_model=SourceRead,
+    summary="Get a source",
+    responses={404: {"model": Problem, "description": "Unknown source id."}},
+)
+def get_source(source_id: SourceIdPath, session: SessionDep, response: Response) -> SourceRead:
+    """One source: what it is, where it came from, and how far it is verified.
+
+    The `ETag` header is what `PATCH` needs in `If-Match`.
+    """
+    return _with_etag(response, service.get_source(session, source_id=source_id))
+
+
+def _with_etag(response: Response, source: Source) -> SourceRead:
+    response.headers["ETag"] = resource_etag("source", source.id, source.version)
+    return SourceRead.model_validate(source)
+
+
+@router.post(
+    "",
+    response_model=SourceRead,
+    status_code=201,
+    summary="Record a new source",
+    responses={
+        401: {"model": Problem, "description": "No valid API key."},
+        403: {"model": Problem, "description": "The key lacks the admin scope."},
+        409: {"model": Problem, "description": "A source with this id exists."},
+        413: {"model": Problem, "description": "Body too large."},
+    },
+)
+def create_source(
+    data: SourceCreate, session: SessionDep, key: AdminDep, response: Response
+) -> SourceRead:
+    """Record a source (needs an `admin` key). The change is logged under the key's name."""
+    source = service.create_source(session, data=data, actor=key.name)
+    response.headers["Location"] = f"/sources/{source.id}"
+    return _with_etag(response, source)
+
+
+@router.patch(
+    "/{source_id}",
+    response_model=SourceRead,
+    summary="Change a source",
+    responses={
+        401: {"model": Problem, "description": "No valid API key."},
+        403: {"model": Problem, "description": "The key lacks the admin scope."},
+        404: {"model": Problem, "description": "Unknown source id."},
+        412: {"model": Problem, "description": "`If-Match` is stale."},
+        413: {"model": Problem, "description": "Body too large."},
+        428: {"model": Problem, "description": "`If-Match` is missing."},
+    },
+)
+def update_source(
+    source_id: SourceIdPath,
+    patch: SourceUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    key: AdminDep,
+) -> SourceRead:
+    """Change fields of a source (merge-patch; needs an `admin` key and `If-Match`)."""
+    source = service.get_source(session, source_id=source_id)
+    require_if_match(request, resource_etag("source", source.id, source.version))
+    source = service.update_source(session, source=source, patch=patch, actor=key.name)
+    return _with_etag(response, source)

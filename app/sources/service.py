@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.problems import Conflict, NotFound
+from app.sources.models import Source
+from app.sources.schemas import SourceCreate, SourceFields, SourceUpdate
+from app.vocabulary import ChangeAction
+from app.writes import apply_update, log_write, validate_merged
+
+
+def list_sources(session: Session) -> Sequence[Source]:
+    return session.scalars(select(Source).order_by(Source.id)).all()
+
+
+def get_source(session: Session, *, source_id: str) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFound(f"No source with id {source_id!r}.")
+    return source
+
+
+def create_source(session: Session, *, data: SourceCreate, actor: str) -> Source:
+    if session.get(Source, data.id) is not None:
+        raise Conflict(f"A source with id {data.id!r} already exists.")
+    source = Source(**data.model_dump())
+    session.add(source)
+    log_write(
+        session,
+        actor=actor,
+        action=ChangeAction.create,
+        entity="source",
+        entity_id=source.id,
+        before=None,
+        obj=source,
+    )
+    return source
+
+
+def update_source(session: Session, *, source: Source, patch: SourceUpdate, actor: str) -> Source:
+    """Apply a merge-patch; the merged source is validated exactly like a new one."""
+    current = {name: getattr(source, name) for name in SourceFields.model_fields}
+    validated = validate_merged(SourceFields, current, patch)
+    apply_update(
+        session,
+        obj=source,
+        values=validated.model_dump(),
+        actor=actor,
+        entity="source",
+        entity_id=source.id,
+    )
+    return source

@@ -1,0 +1,67 @@
+"""The controlled vocabularies: their string values are public API and never change meaning."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CategoryKey(StrEnum):
+    """The four assistance categories of the chart, in chart order."""
+
+    training = "training"
+    lethal_aid = "lethal_aid"
+    future_capability = "future_capability"
+    future_will = "future_will"
+
+
+class AssessedValue(StrEnum):
+    """A value a source can assert. `unknown` is deliberately absent: it is never stored."""
+
+    yes = "yes"
+    no = "no"
+    decreasing = "decreasing"
+
+
+class PositionValue(StrEnum):
+    """What a category reads for a country: an assessed value, or `unknown` when no source
+    reports one. `unknown` means "not reported" and is never the same as `no`."""
+
+    yes = "yes"
+    no = "no"
+    decreasing = "decreasing"
+    unknown = "unknown"
+
+
+class SourceKind(StrEnum):
+    """What kind of thing a source is."""
+
+    leaked_document = "leaked_document"
+    news_report = "news_report"
+    official_statement = "official_statement"
+    online_posting = "online_posting"
+    analysis = "analysis"
+    other = "other"
+
+
+class VerificationStatus(StrEnum):
+    """How far a source's authenticity has been established."""
+
+    verified = "verified"
+    unverified = "unverified"
+    disputed = "disputed"
+    not_applicable = "not_applicable"
+
+
+class KeyScope(StrEnum):
+    """What an API key may do: `write` records assessments; `admin` also manages sources."""
+
+    write = "write"
+    admin = "admin"
+
+
+class ChangeAction(StrEnum):
+    """What a change-log entry did."""
+
+    create = "create"
+    update = "update"
+    retract = "retract"
