@@ -1,0 +1,401 @@
+"""Every status code docs/openapi.json documents is reachable: for each operation and each
+status it documents, STATUSES holds either a concrete request that produces that status from
+a live server, or the reason none is made here. A status added to or dropped from the
+contract fails the test until the table says how it is reached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from app.api_keys.service import create_key
+from app.db import make_engine, make_sessionmaker
+from app.openapi_export import COMMITTED
+from app.settings import Settings
+from app.vocabulary import KeyScope
+from tests.problems import assert_problem
+from tests.servers import running_server
+
+CHART = "us-europe-response-chart-2023"
+ARTICLE = "insight-news-how-serbia-let-putin-down"
+# Nothing listens on port 1: connecting fails at once, as when the database is down.
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
+# Over CP_MAX_BODY_BYTES (64 KiB by default) however it is encoded.
+HUGE = "x" * 70_000
+
+
+@dataclass
+class Api:
+    """HTTP against two live servers: one on a seeded database, one whose database cannot be
+    reached (every data operation there answers 503), with keys of both scopes."""
+
+    up: httpx.Client
+    down: httpx.Client
+    admin: str
+    writer: str
+    _dates: Iterator[date] = field(
+        default_factory=lambda: (date(2024, 1, 1) + timedelta(days=n) for n in range(10_000))
+    )
+
+    @staticmethod
+    def bearer(key: str, **headers: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}", **headers}
+
+    def etag(self, path: str) -> str:
+        response = self.up.get(path)
+        assert response.status_code == 200, response.text
+        return response.headers["ETag"]
+
+    def assessment_body(self, **overrides: Any) -> dict[str, Any]:
+        """A new assessment: (country, category, source, as_of) is unique on every call."""
+        return {
+            "country": "RS",
+            "category": "lethal_aid",
+            "value": "no",
+            "source": CHART,
+            "as_of": next(self._dates).isoformat(),
+            "evidence": "Recorded by the status-code reachability test.",
+            **overrides,
+        }
+
+    def new_assessment(self) -> tuple[str, str]:
+        """Record a fresh assessment; return its path and ETag."""
+        response = self.up.post(
+            "/assessments", json=self.assessment_body(), headers=self.bearer(self.writer)
+        )
+        assert response.status_code == 201, response.text
+        path = f"/assessments/{response.json()['id']}"
+        return path, response.headers["ETag"]
+
+    def retracted_assessment(self) -> tuple[str, str]:
+        """A fresh assessment, retracted; return its path and current ETag."""
+        path, etag = self.new_assessment()
+        gone = self.up.delete(path, headers=self.bearer(self.writer, **{"If-Match": etag}))
+        assert gone.status_code == 204, gone.text
+        return path, self.etag(path)
+
+    def stale(self, path: str, change: dict[str, Any]) -> str:
+        """The ETag `path` had before `change` was made to it."""
+        before = self.etag(path)
+        patched = self.up.patch(
+            path, json=change, headers=self.bearer(self.admin, **{"If-Match": before})
+        )
+        assert patched.status_code == 200, patched.text
+        return before
+
+
+Probe = Callable[[Api], httpx.Response]
+
+
+def _patch_assessment(api: Api, body: Any) -> httpx.Response:
+    path, etag = api.new_assessment()
+    return api.up.patch(path, json=body, headers=api.bearer(api.writer, **{"If-Match": etag}))
+
+
+def _patch_source(api: Api, body: Any, *, key: str | None = None) -> httpx.Response:
+    path = f"/sources/{ARTICLE}"
+    return api.up.patch(
+        path, json=body, headers=api.bearer(key or api.admin, **{"If-Match": api.etag(path)})
+    )
+
+
+def _retract(api: Api) -> httpx.Response:
+    path, etag = api.new_assessment()
+    return api.up.delete(path, headers=api.bearer(api.writer, **{"If-Match": etag}))
+
+
+def _down(method: str, path: str, **kwargs: Any) -> Probe:
+    """The request, to the server whose database cannot be reached."""
+    return lambda api: api.down.request(
+        method, path, headers=api.bearer(api.admin, **{"If-Match": '"x"'}), **kwargs
+    )
+
+
+READS_NEED_A_KEY_ONLY_WHEN_CONFIGURED = (
+    "reached only on a server with CP_REQUIRE_KEY_FOR_READS=1 (this one keeps reads public); "
+    "covered by tests/curation/test_api_keys.py::test_reads_need_a_valid_key_when_required"
+)
+READ_OPERATIONS = (
+    "getAssessment",
+    "getAssessmentHistory",
+    "getCategory",
+    "getCountry",
+    "getSource",
+    "getStats",
+    "listCategories",
+    "listChanges",
+    "listCountries",
+    "listCountryAssessments",
+    "listCountryPositions",
+    "listPositions",
+    "listSources",
+)
+
+STATUSES: dict[tuple[str, str], Probe | str] = {
+    **{(operation, "401"): READS_NEED_A_KEY_ONLY_WHEN_CONFIGURED for operation in READ_OPERATIONS},
+    # POST /assessments
+    ("createAssessment", "201"): lambda api: api.up.post(
+        "/assessments", json=api.assessment_body(), headers=api.bearer(api.writer)
+    ),
+    ("createAssessment", "401"): lambda api: api.up.post(
+        "/assessments", json=api.assessment_body()
+    ),
+    ("createAssessment", "409"): lambda api: api.up.post(
+        "/assessments",
+        json=api.assessment_body(category="training", as_of="2023-03-02"),
+        headers=api.bearer(api.writer),
+    ),
+    ("createAssessment", "413"): lambda api: api.up.post(
+        "/assessments", json=api.assessment_body(evidence=HUGE), headers=api.bearer(api.writer)
+    ),
+    ("createAssessment", "422"): lambda api: api.up.post(
+        "/assessments", json=api.assessment_body(value="maybe"), headers=api.bearer(api.writer)
+    ),
+    ("createAssessment", "503"): _down("POST", "/assessments", json={}),
+    # DELETE /assessments/{assessment_id}
+    ("retractAssessment", "204"): lambda api: _retract(api),
+    ("retractAssessment", "401"): lambda api: api.up.delete(api.new_assessment()[0]),
+    ("retractAssessment", "404"): lambda api: api.up.delete(
+        "/assessments/999999", headers=api.bearer(api.writer, **{"If-Match": '"x"'})
+    ),
+    ("retractAssessment", "409"): lambda api: api.up.delete(
+        (retracted := api.retracted_assessment())[0],
+        headers=api.bearer(api.writer, **{"If-Match": retracted[1]}),
+    ),
+    ("retractAssessment", "412"): lambda api: api.up.delete(
+        (path := api.new_assessment()[0]),
+        headers=api.bearer(api.writer, **{"If-Match": api.stale(path, {"note": "n"})}),
+    ),
+    ("retractAssessment", "422"): lambda api: api.up.delete(
+        "/assessments/0", headers=api.bearer(api.writer, **{"If-Match": '"x"'})
+    ),
+    ("retractAssessment", "428"): lambda api: api.up.delete(
+        api.new_assessment()[0], headers=api.bearer(api.writer)
+    ),
+    ("retractAssessment", "503"): _down("DELETE", "/assessments/1"),
+    # GET /assessments/{assessment_id}
+    ("getAssessment", "200"): lambda api: api.up.get("/assessments/1"),
+    ("getAssessment", "404"): lambda api: api.up.get("/assessments/999999"),
+    ("getAssessment", "422"): lambda api: api.up.get("/assessments/0"),
+    ("getAssessment", "503"): _down("GET", "/assessments/1"),
+    # PATCH /assessments/{assessment_id}
+    ("updateAssessment", "200"): lambda api: _patch_assessment(api, {"value": "decreasing"}),
+    ("updateAssessment", "401"): lambda api: api.up.patch(
+        api.new_assessment()[0], json={"value": "yes"}
+    ),
+    ("updateAssessment", "404"): lambda api: api.up.patch(
+        "/assessments/999999",
+        json={"value": "yes"},
+        headers=api.bearer(api.writer, **{"If-Match": '"x"'}),
+    ),
+    ("updateAssessment", "409"): lambda api: api.up.patch(
+        (retracted := api.retracted_assessment())[0],
+        json={"value": "yes"},
+        headers=api.bearer(api.writer, **{"If-Match": retracted[1]}),
+    ),
+    ("updateAssessment", "412"): lambda api: api.up.patch(
+        (path := api.new_assessment()[0]),
+        json={"value": "yes"},
+        headers=api.bearer(api.writer, **{"If-Match": api.stale(path, {"note": "n"})}),
+    ),
+    ("updateAssessment", "413"): lambda api: _patch_assessment(api, {"evidence": HUGE}),
+    ("updateAssessment", "422"): lambda api: _patch_assessment(api, {"value": "maybe"}),
+    ("updateAssessment", "428"): lambda api: api.up.patch(
+        api.new_assessment()[0], json={"value": "yes"}, headers=api.bearer(api.writer)
+    ),
+    ("updateAssessment", "503"): _down("PATCH", "/assessments/1", json={"value": "yes"}),
+    # GET /assessments/{assessment_id}/history
+    ("getAssessmentHistory", "200"): lambda api: api.up.get("/assessments/1/history"),
+    ("getAssessmentHistory", "404"): lambda api: api.up.get("/assessments/999999/history"),
+    ("getAssessmentHistory", "422"): lambda api: api.up.get("/assessments/0/history"),
+    ("getAssessmentHistory", "503"): _down("GET", "/assessments/1/history"),
+    # GET /categories, /categories/{key}
+    ("listCategories", "200"): lambda api: api.up.get("/categories"),
+    ("listCategories", "422"): lambda api: api.up.get("/categories", params={"sort": "key"}),
+    ("listCategories", "503"): _down("GET", "/categories"),
+    ("getCategory", "200"): lambda api: api.up.get("/categories/lethal_aid"),
+    ("getCategory", "404"): lambda api: api.up.get("/categories/lethal-aid"),
+    ("getCategory", "422"): lambda api: api.up.get("/categories/" + "k" * 65),
+    ("getCategory", "503"): _down("GET", "/categories/lethal_aid"),
+    # GET /changes
+    ("listChanges", "200"): lambda api: api.up.get("/changes", params={"since": 40}),
+    ("listChanges", "422"): lambda api: api.up.get("/changes", params={"limit": 0}),
+    ("listChanges", "503"): _down("GET", "/changes"),
+    # GET /countries, /countries/{code}, its assessments and positions
+    ("listCountries", "200"): lambda api: api.up.get(
+        "/countries", params={"category": "training", "value": "no"}
+    ),
+    ("listCountries", "404"): lambda api: api.up.get(
+        "/countries", params={"category": "training", "value": "no", "source": "nobody"}
+    ),
+    ("listCountries", "406"): lambda api: api.up.get("/countries", params={"format": "xml"}),
+    ("listCountries", "422"): lambda api: api.up.get("/countries", params={"limit": 0}),
+    ("listCountries", "503"): _down("GET", "/countries"),
+    ("getCountry", "200"): lambda api: api.up.get("/countries/srb"),
+    ("getCountry", "404"): lambda api: api.up.get("/countries/ZZ"),
+    ("getCountry", "422"): lambda api: api.up.get("/countries/R5"),
+    ("getCountry", "503"): _down("GET", "/countries/RS"),
+    ("listCountryAssessments", "200"): lambda api: api.up.get(
+        "/countries/RS/assessments", params={"format": "csv"}
+    ),
+    ("listCountryAssessments", "404"): lambda api: api.up.get("/countries/ZZ/assessments"),
+    ("listCountryAssessments", "406"): lambda api: api.up.get(
+        "/countries/RS/assessments", params={"format": "xml"}
+    ),
+    ("listCountryAssessments", "422"): lambda api: api.up.get(
+        "/countries/RS/assessments", params={"limit": 501}
+    ),
+    ("listCountryAssessments", "503"): _down("GET", "/countries/RS/assessments"),
+    ("listCountryPositions", "200"): lambda api: api.up.get("/countries/RS/positions"),
+    ("listCountryPositions", "404"): lambda api: api.up.get("/countries/ZZ/positions"),
+    ("listCountryPositions", "422"): lambda api: api.up.get(
+        "/countries/RS/positions", params={"as_of": "02/03/2023"}
+    ),
+    ("listCountryPositions", "503"): _down("GET", "/countries/RS/positions"),
+    # Health
+    ("healthz", "200"): lambda api: api.down.get("/healthz"),
+    ("readyz", "200"): lambda api: api.up.get("/readyz"),
+    ("readyz", "503"): lambda api: api.down.get("/readyz"),
+    # GET /positions, /stats
+    ("listPositions", "200"): lambda api: api.up.get(
+        "/positions", headers={"Accept": "application/x-ndjson"}
+    ),
+    ("listPositions", "404"): lambda api: api.up.get("/positions", params={"source": "nobody"}),
+    ("listPositions", "406"): lambda api: api.up.get(
+        "/positions", headers={"Accept": "application/xml"}
+    ),
+    ("listPositions", "422"): lambda api: api.up.get(
+        "/positions", params=[("limit", "5"), ("limit", "6")]
+    ),
+    ("listPositions", "503"): _down("GET", "/positions"),
+    ("getStats", "200"): lambda api: api.up.get("/stats", params={"source": CHART}),
+    ("getStats", "404"): lambda api: api.up.get("/stats", params={"source": "nobody"}),
+    ("getStats", "422"): lambda api: api.up.get("/stats", params={"as_of": "yesterday"}),
+    ("getStats", "503"): _down("GET", "/stats"),
+    # /sources
+    ("listSources", "200"): lambda api: api.up.get("/sources"),
+    ("listSources", "422"): lambda api: api.up.get("/sources", params={"limit": 10}),
+    ("listSources", "503"): _down("GET", "/sources"),
+    ("createSource", "201"): lambda api: api.up.post(
+        "/sources", json=_source("serbia-presidency-2023-04"), headers=api.bearer(api.admin)
+    ),
+    ("createSource", "401"): lambda api: api.up.post("/sources", json=_source("anonymous")),
+    ("createSource", "403"): lambda api: api.up.post(
+        "/sources", json=_source("a-writer-s-source"), headers=api.bearer(api.writer)
+    ),
+    ("createSource", "409"): lambda api: api.up.post(
+        "/sources", json=_source(CHART), headers=api.bearer(api.admin)
+    ),
+    ("createSource", "413"): lambda api: api.up.post(
+        "/sources", json=_source("huge", title=HUGE), headers=api.bearer(api.admin)
+    ),
+    ("createSource", "422"): lambda api: api.up.post(
+        "/sources", json=_source("Not A Slug"), headers=api.bearer(api.admin)
+    ),
+    ("createSource", "503"): _down("POST", "/sources", json={}),
+    ("getSource", "200"): lambda api: api.up.get(f"/sources/{CHART}"),
+    ("getSource", "404"): lambda api: api.up.get("/sources/nobody"),
+    ("getSource", "422"): lambda api: api.up.get("/sources/Not_A_Slug"),
+    ("getSource", "503"): _down("GET", f"/sources/{CHART}"),
+    ("updateSource", "200"): lambda api: _patch_source(api, {"publisher": "Insight News"}),
+    ("updateSource", "401"): lambda api: api.up.patch(
+        f"/sources/{ARTICLE}", json={"publisher": "x"}
+    ),
+    ("updateSource", "403"): lambda api: _patch_source(api, {"publisher": "x"}, key=api.writer),
+    ("updateSource", "404"): lambda api: api.up.patch(
+        "/sources/nobody",
+        json={"publisher": "x"},
+        headers=api.bearer(api.admin, **{"If-Match": '"x"'}),
+    ),
+    ("updateSource", "412"): lambda api: api.up.patch(
+        f"/sources/{ARTICLE}",
+        json={"publisher": "x"},
+        headers=api.bearer(
+            api.admin, **{"If-Match": api.stale(f"/sources/{ARTICLE}", {"publisher": "p"})}
+        ),
+    ),
+    ("updateSource", "413"): lambda api: _patch_source(api, {"title": HUGE}),
+    ("updateSource", "422"): lambda api: _patch_source(api, {"title": ""}),
+    ("updateSource", "428"): lambda api: api.up.patch(
+        f"/sources/{ARTICLE}", json={"publisher": "x"}, headers=api.bearer(api.admin)
+    ),
+    ("updateSource", "503"): _down("PATCH", f"/sources/{CHART}", json={"publisher": "x"}),
+}
+
+
+def _source(id_: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "title": "Statement of the Serbian presidency",
+        "kind": "official_statement",
+        "published_on": "2023-04-12",
+        "verification_status": "verified",
+        **overrides,
+    }
+
+
+def _documented() -> list[tuple[str, str]]:
+    spec = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    return [
+        (operation["operationId"], status)
+        for item in spec["paths"].values()
+        for operation in item.values()
+        for status in operation["responses"]
+    ]
+
+
+def _key(settings: Settings, name: str, scope: KeyScope) -> str:
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            _, plaintext = create_key(session, name=name, scope=scope)
+    finally:
+        engine.dispose()
+    return plaintext
+
+
+def test_status_table_covers_exactly_the_documented_statuses() -> None:
+    documented = _documented()
+    assert len(documented) == len(set(documented))
+    assert sorted(STATUSES) == sorted(documented)
+    for where, entry in STATUSES.items():
+        assert callable(entry) or len(entry) > 20, where
+
+
+@pytest.fixture
+def api(seeded_settings: Settings) -> Iterator[Api]:
+    admin = _key(seeded_settings, "status-admin", KeyScope.admin)
+    writer = _key(seeded_settings, "status-writer", KeyScope.write)
+    with (
+        running_server(seeded_settings.database_url) as up_base,
+        running_server(
+            UNREACHABLE, ready_path="/healthz", extra_env={"CP_DB_CONNECT_TIMEOUT": "1"}
+        ) as down_base,
+        httpx.Client(base_url=up_base, timeout=30) as up,
+        httpx.Client(base_url=down_base, timeout=30) as down,
+    ):
+        yield Api(up=up, down=down, admin=admin, writer=writer)
+
+
+def test_every_documented_status_is_reached(api: Api) -> None:
+    failures: list[str] = []
+    for (operation, status), entry in STATUSES.items():
+        if isinstance(entry, str):
+            continue
+        response = entry(api)
+        where = f"{operation} {status}: {response.request.method} {response.request.url}"
+        if response.status_code != int(status):
+            failures.append(f"{where} answered {response.status_code}: {response.text[:300]}")
+        elif status.startswith(("4", "5")):
+            try:
+                assert_problem(response, int(status))
+            except AssertionError as exc:
+                failures.append(f"{where} is not a problem document: {exc}")
+    assert not failures, "\n".join(failures)

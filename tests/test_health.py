@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.problems import assert_problem
+
+
+def test_healthz_and_readyz_ok_on_migrated_database(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ok"}
+
+
+def test_readyz_is_503_when_database_not_migrated(fresh_database_url: str) -> None:
+    with TestClient(create_app(Settings(database_url=fresh_database_url))) as client:
+        assert client.get("/healthz").status_code == 200
+        body = assert_problem(client.get("/readyz"), 503, "/problems/service-unavailable")
+        assert "migrate" in body["detail"]
+
+
+def test_readyz_is_503_when_database_unreachable() -> None:
+    settings = Settings(database_url="postgresql://nobody@127.0.0.1:1/none", db_connect_timeout=1)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert_problem(client.get("/readyz"), 503, "/problems/service-unavailable")
+        body = assert_problem(client.get("/countries/RS/positions"), 503)
+        assert "password" not in body["detail"].lower()
+        assert "nobody" not in client.get("/countries").text

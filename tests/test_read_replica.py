@@ -1,0 +1,65 @@
+"""DATABASE_READ_URL: reads come from the replica, writes go to the primary."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app import migrating
+from app.api_keys.service import create_key
+from app.assessments.models import Assessment
+from app.db import make_engine, make_sessionmaker
+from app.main import create_app
+from app.seeding.loader import load_seeds
+from app.settings import Settings
+from app.vocabulary import KeyScope
+from tests.conftest import SEEDS
+
+
+def _count_assessments(settings: Settings) -> int:
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(func.count()).select_from(Assessment)) or 0
+    finally:
+        engine.dispose()
+
+
+def test_reads_use_the_replica_and_writes_the_primary(
+    seeded_settings: Settings, fresh_database_url: str, tmp_path: Path
+) -> None:
+    replica = Settings(database_url=fresh_database_url)
+    migrating.upgrade(replica)
+    folder = tmp_path / "seeds"
+    shutil.copytree(SEEDS, folder)
+    csv = folder / "assessments.csv"
+    csv.write_text(csv.read_text().replace("Malta No", "Malta (replica) No"))
+    engine = make_engine(replica)
+    load_seeds(make_sessionmaker(engine), folder)
+    engine.dispose()
+    primary_engine = make_engine(seeded_settings)
+    with make_sessionmaker(primary_engine).begin() as session:
+        _, key = create_key(session, name="curator", scope=KeyScope.write)
+    primary_engine.dispose()
+
+    settings = seeded_settings.model_copy(update={"database_read_url": fresh_database_url})
+    with TestClient(create_app(settings)) as client:
+        assert "Malta (replica) No" in client.get("/countries/MT/positions").text
+        response = client.post(
+            "/assessments",
+            headers={"Authorization": f"Bearer {key}"},
+            json={
+                "country": "MT",
+                "category": "training",
+                "value": "yes",
+                "source": "insight-news-how-serbia-let-putin-down",
+                "as_of": "2023-07-01",
+                "evidence": "Written to the primary.",
+            },
+        )
+        assert response.status_code == 201, response.text
+    assert _count_assessments(seeded_settings) == 14
+    assert _count_assessments(replica) == 13
