@@ -172,7 +172,8 @@ def problem_response(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        # scope["path"], not request.url.path: the URL round trip drops tab, CR and LF.
+        "instance": request.scope["path"],
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)

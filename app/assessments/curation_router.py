@@ -15,7 +15,7 @@ from app.changes.schemas import ChangeRead
 from app.concurrency import require_if_match, resource_etag
 from app.deps import SessionDep
 from app.problems import Problem
-from app.schemas import MAX_ID
+from app.schemas import MAX_ID, NO_NUL
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 
@@ -115,7 +115,10 @@ def retract_assessment(
     request: Request,
     session: SessionDep,
     key: WriterDep,
-    note: Annotated[str | None, Query(max_length=4000, description="Why it is retracted.")] = None,
+    note: Annotated[
+        str | None,
+        Query(min_length=1, max_length=4000, pattern=NO_NUL, description="Why it is retracted."),
+    ] = None,
 ) -> Response:
     """Retract an assessment (needs `If-Match`): it leaves every position but stays,
     with its history, readable at `GET /assessments/{id}`."""

@@ -214,6 +214,11 @@ def _yaml_records(text: str, label: str, errors: Collector) -> list[tuple[int, d
         mark = getattr(exc, "problem_mark", None)
         errors.add(label, mark.line + 1 if mark else None, None, _yaml_error_message(exc))
         return []
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+        # PyYAML's constructors raise these for explicitly tagged scalars they cannot read
+        # (`!!bool maybe`, `!!int x`, `!!float 1e999999`) and for absurdly deep nesting.
+        errors.add(label, None, None, f"malformed YAML: cannot construct a value ({exc!r})")
+        return []
     finally:
         loader.dispose()
     if not isinstance(node, yaml.SequenceNode) or not isinstance(loaded, list):
