@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test check pytest format openapi fuzz bench clean
+.PHONY: install run test check pytest format openapi fuzz bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -35,6 +35,12 @@ openapi: install ## regenerate docs/openapi.json, the committed API contract
 
 fuzz: install ## long schemathesis run: 500 examples per operation, random seed, both backends
 	CP_FUZZ=1 PATH="$(abspath $(BIN)):$$PATH" scripts/test tests/contract/test_schemathesis.py $(ARGS)
+
+bench: install ## throughput and latency against the floor app and Datasette (~8 min); see bench/README.md
+	$(BIN)/python -m bench.run $(ARGS)
+
+bench-scale: install ## bulk load and cold reads at 1k/100k/1M assessments on both backends
+	$(BIN)/python -m bench.scale $(ARGS)
 
 format: install ## apply ruff formatting and fixes, regenerate the README's CLI block
 	$(BIN)/ruff format .

@@ -1,0 +1,1200 @@
+"""Benchmark harness: country-positions against a floor and against Datasette, under wrk.
+
+    .venv/bin/python -m bench.run                 # everything, ~10 s per measurement
+    .venv/bin/python -m bench.run --duration 3 --only floor,sqlite
+    .venv/bin/python -m bench.run --scale         # loader and query scaling (bench/scale.py)
+
+It starts one server at a time, each a subprocess with one uvicorn worker on a free
+loopback port, loads it with wrk, and prints req/s, p50, p99 and the server's CPU time per
+request, with ratios to the floor and to Datasette measured in the same run. It prints
+figures only: nothing here passes or fails on a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+README = BENCH / "README.md"
+DATASETTE_VENV = BENCH / ".venv-datasette"
+REQUIREMENTS = BENCH / "requirements.txt"
+SEEDS = ROOT / "seeds"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# What wrk sends (besides Host), and what every probe sends, so ETags and cache keys match.
+ACCEPT = "*/*"
+PROBE_HEADERS = {"Accept": ACCEPT, "Accept-Encoding": "identity"}
+README_START = "<!-- bench:latest:start -->"
+README_END = "<!-- bench:latest:end -->"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+SERVERS = ("floor", "datasette", "sqlite", "postgres", "sqlite-nocache", "postgres-nocache")
+SCENARIOS = ("country", "positions", "csv", "304")
+SCENARIO_LABELS = {
+    "country": "GET /countries/{code}/positions",
+    "positions": "GET /positions",
+    "csv": "GET /positions?format=csv",
+    "304": "GET /countries/{code}/positions + If-None-Match (304)",
+}
+# What each server runs. The floor and Datasette only have a per-country route: for the
+# ratios, every scenario of ours is compared with their per-country figure.
+# Servers that `--profile` runs py-spy on, for their per-country scenario.
+PROFILED = ("floor", "sqlite", "sqlite-nocache")
+SERVER_SCENARIOS = {
+    "floor": ("country",),
+    "datasette": ("country",),
+    "sqlite": SCENARIOS,
+    "postgres": SCENARIOS,
+    "sqlite-nocache": ("country", "csv"),
+    "postgres-nocache": ("country", "csv"),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+# --------------------------------------------------------------------------- tools
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian; installed with apt-get when missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    log("wrk not found: running `apt-get install -y wrk`")
+    if subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=False).returncode != 0:
+        log("that failed: running `apt-get update`, then `apt-get install -y wrk` again")
+        subprocess.run([*sudo, "apt-get", "update"], check=True)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "wrk"], check=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is still not on PATH after apt-get install")
+    return found
+
+
+def ensure_bench_venv() -> Path:
+    """bench/.venv-datasette holds Datasette and py-spy, apart from the project's venv."""
+    marker = DATASETTE_VENV / f".installed-{_digest(REQUIREMENTS.read_bytes())}"
+    if marker.exists():
+        return DATASETTE_VENV
+    python = shutil.which("python3") or sys.executable
+    if not (DATASETTE_VENV / "bin" / "python").exists():
+        log(f"creating {DATASETTE_VENV.relative_to(ROOT)} (`{python} -m venv`)")
+        subprocess.run([python, "-m", "venv", str(DATASETTE_VENV)], check=True)
+    pip = [str(DATASETTE_VENV / "bin" / "python"), "-m", "pip"]
+    log(f"installing {REQUIREMENTS.relative_to(ROOT)} into it: `pip install -r ...`")
+    subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "--quiet", "-r", str(REQUIREMENTS)], check=True)
+    for stale in DATASETTE_VENV.glob(".installed-*"):
+        stale.unlink()
+    marker.touch()
+    return DATASETTE_VENV
+
+
+def _digest(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# --------------------------------------------------------------------------- CPU time
+
+
+def _proc_stat(pid: int) -> tuple[int, float, float] | None:
+    """(ppid, own utime+stime, reaped children's) in seconds, from /proc/<pid>/stat."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    rest = text[text.rfind(")") + 2 :].split()
+    ppid = int(rest[1])
+    own = (int(rest[11]) + int(rest[12])) / CLK_TCK
+    children = (int(rest[13]) + int(rest[14])) / CLK_TCK
+    return ppid, own, children
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of `root` and every live descendant, plus what reaped children used."""
+    parents: dict[int, int] = {}
+    stats: dict[int, tuple[float, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _proc_stat(int(entry.name))
+            if stat is not None:
+                parents[int(entry.name)] = stat[0]
+                stats[int(entry.name)] = (stat[1], stat[2])
+    tree = {root}
+    grew = True
+    while grew:
+        new = {pid for pid, ppid in parents.items() if ppid in tree and pid not in tree}
+        tree |= new
+        grew = bool(new)
+    return sum(sum(stats[pid]) for pid in tree if pid in stats)
+
+
+def machine_busy_seconds() -> float:
+    """Non-idle CPU time of the whole machine, all cores, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    total = sum(fields[:8])
+    return (total - idle) / CLK_TCK
+
+
+STATUS = re.compile(rb'HTTP/1\.[01]" (\d{3})')
+
+
+def log_statuses(path: Path, offset: int) -> Counter[str]:
+    """Status codes of the access-log lines a server wrote past `offset`."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        return Counter(m.group(1).decode() for m in STATUS.finditer(handle.read()))
+
+
+def process_cpu(pids: Sequence[int]) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for pid in pids:
+        stat = _proc_stat(pid)
+        if stat is not None:
+            out[pid] = stat[1]
+    return out
+
+
+class PostgresBackends:
+    """CPU time of the PostgreSQL backends serving one database (same machine only), and how
+    many sessions were opened to it.
+
+    A backend that exits between two snapshots (SQLAlchemy's pool closes its overflow
+    connections when they are returned) takes its CPU time with it: the figure is a lower
+    bound whenever sessions were opened during the run.
+    """
+
+    def __init__(self, conninfo: str, database: str) -> None:
+        self.conninfo = conninfo
+        self.database = database
+
+    def snapshot(self) -> tuple[dict[int, float], int]:
+        import psycopg
+
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (self.database,),
+            ).fetchall()
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            sessions = conn.execute(
+                "SELECT coalesce(sessions, 0) FROM pg_stat_database WHERE datname = %s",
+                (self.database,),
+            ).fetchone()
+        return process_cpu([int(r[0]) for r in rows]), int(sessions[0]) if sessions else 0
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@dataclass
+class Server:
+    name: str
+    base: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    database: str | None = None  # PostgreSQL database name, for the backends' CPU
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@contextlib.contextmanager
+def serve(
+    name: str,
+    argv: Sequence[str],
+    env: dict[str, str],
+    *,
+    port: int,
+    ready_path: str,
+    workdir: Path,
+    timeout: float = 60.0,
+    database: str | None = None,
+) -> Iterator[Server]:
+    """Start a server subprocess (output to a file, never a pipe) and wait until it answers."""
+    import httpx
+
+    log_path = workdir / f"{name}.log"
+    handle = log_path.open("wb")
+    process = subprocess.Popen(
+        list(argv), cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
+                )
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(base + ready_path, timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} not ready on {base} after {timeout}s")
+            time.sleep(0.1)
+        log(f"{name} is up on {base} (pid {process.pid})")
+        yield Server(name, base, process, log_path, database)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        handle.close()
+
+
+def app_env(database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **extra,
+    }
+
+
+def run_app(argv: Sequence[str], env: dict[str, str], *, quiet: bool = True) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"`app {' '.join(argv)}` failed:\n{result.stdout}\n{result.stderr}")
+    if not quiet:
+        print(result.stdout, end="")
+    return result.stdout
+
+
+def app_server(
+    name: str, database_url: str, workdir: Path, *, cache: bool = True, database: str | None = None
+) -> contextlib.AbstractContextManager[Server]:
+    port = free_port()
+    extra = {} if cache else {"CP_CACHE_ENABLED": "false"}
+    return serve(
+        name,
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        app_env(database_url, **extra),
+        port=port,
+        ready_path="/readyz",
+        workdir=workdir,
+        database=database,
+    )
+
+
+def floor_server(size: int, workdir: Path) -> contextlib.AbstractContextManager[Server]:
+    """Same uvicorn settings as `country-positions serve` (see app/cli.py)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "bench.floor_app:app"]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "info", "--proxy-headers"]
+    env = {**os.environ, "CP_BENCH_FLOOR_BYTES": str(size)}
+    return serve("floor", argv, env, port=port, ready_path="/healthz", workdir=workdir)
+
+
+def datasette_server(
+    db: Path, venv: Path, workdir: Path
+) -> contextlib.AbstractContextManager[Server]:
+    """`datasette serve -i`: immutable mode, Datasette's recommended mode for read-only data."""
+    port = free_port()
+    argv = [str(venv / "bin" / "datasette"), "serve", "-i", str(db)]
+    argv += ["--host", "127.0.0.1", "--port", str(port)]
+    return serve(
+        "datasette",
+        argv,
+        dict(os.environ),
+        port=port,
+        ready_path="/-/versions.json",
+        workdir=workdir,
+    )
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def postgres_server_url() -> str:
+    url = os.environ.get("CP_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def libpq(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextlib.contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """Create database `name` on CP_BENCH_POSTGRES_URL's server; drop it afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = postgres_server_url()
+    with psycopg.connect(libpq(server), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    log(f"created PostgreSQL database {name}")
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(libpq(server), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        log(f"dropped PostgreSQL database {name}")
+
+
+# --------------------------------------------------------------------------- wrk
+
+
+@dataclass
+class Scenario:
+    key: str
+    paths: list[str]
+    etags: list[str] | None = None
+    body_bytes: float = 0.0
+
+
+@dataclass
+class Result:
+    server: str
+    scenario: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int
+    server_cpu_s: float
+    db_cpu_s: float | None
+    db_sessions: int | None
+    client_cpu_s: float
+    body_bytes: float
+    wire_bytes: float
+    statuses: Counter[str]
+    machine_busy_s: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_us(self) -> float:
+        return self.server_cpu_s / self.requests * 1e6 if self.requests else 0.0
+
+    @property
+    def db_cpu_us(self) -> float | None:
+        if self.db_cpu_s is None or not self.requests:
+            return None
+        return self.db_cpu_s / self.requests * 1e6
+
+    @property
+    def server_cpu_pct(self) -> float:
+        return self.server_cpu_s / self.seconds * 100 if self.seconds else 0.0
+
+    @property
+    def other_cpu_pct(self) -> float:
+        """CPU the rest of the machine used meanwhile (not server, database or wrk), in % of
+        one core: anything much above zero means the figures were disturbed."""
+        ours = self.server_cpu_s + (self.db_cpu_s or 0.0) + self.client_cpu_s
+        return max(self.machine_busy_s - ours, 0.0) / self.seconds * 100 if self.seconds else 0.0
+
+    @property
+    def status_text(self) -> str:
+        total = sum(self.statuses.values())
+        if not total:
+            return "?"
+        return " ".join(f"{code}:{n / total:.0%}" for code, n in self.statuses.most_common())
+
+
+def _lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal is a valid Lua string literal here
+
+
+def lua_script(scenario: Scenario) -> str:
+    """Requests are built once per wrk thread; each names Accept (and If-None-Match), because
+    wrk.format with a header table ignores wrk.headers."""
+    paths = ",\n  ".join(_lua_string(p) for p in scenario.paths)
+    etags = ",\n  ".join(_lua_string(e) for e in scenario.etags or [])
+    return f"""-- generated by bench/run.py: rotate over the URLs (and ETags) below
+local paths = {{
+  {paths}
+}}
+local etags = {{
+  {etags}
+}}
+local built = {{}}
+for k, path in ipairs(paths) do
+  local headers = {{["Accept"] = {_lua_string(ACCEPT)}}}
+  if #etags > 0 then
+    headers["If-None-Match"] = etags[k]
+  end
+  built[k] = wrk.format("GET", path, headers)
+end
+local n = #built
+local i = 0
+
+request = function()
+  i = i + 1
+  return built[(i % n) + 1]
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH-JSON {{\\"requests\\": %d, \\"duration_us\\": %d, \\"bytes\\": %d, "
+      .. "\\"p50_us\\": %d, \\"p99_us\\": %d, \\"max_us\\": %d, \\"errors\\": %d}}\\n",
+    summary.requests, summary.duration, summary.bytes,
+    latency:percentile(50), latency:percentile(99), latency.max,
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+# "other CPU %" above this means a run was disturbed. A quiet machine shows 10-30 %: kernel
+# time for loopback networking that is charged to no process.
+DISTURBED = 50.0
+
+
+def settle(limit: float, threshold: float = 30.0) -> None:
+    """Wait (up to `limit` s) until the machine is quiet: less than `threshold` % of one core
+    busy over a second, while our server idles. Other work on a 2-core box skews every figure."""
+    deadline = time.monotonic() + limit
+    waited = False
+    while True:
+        before = machine_busy_seconds()
+        time.sleep(1.0)
+        busy = (machine_busy_seconds() - before) * 100
+        if busy < threshold or time.monotonic() > deadline:
+            if waited:
+                log(f"  machine now {busy:.0f}% busy; going on")
+            return
+        if not waited:
+            log(f"  machine {busy:.0f}% busy with other work; waiting up to {limit:g} s")
+            waited = True
+
+
+@dataclass
+class Load:
+    wrk: str
+    duration: float
+    warmup: float
+    connections: int
+    threads: int
+    workdir: Path
+    settle: float = 60.0
+    retries: int = 2
+
+    def run(self, base: str, script: Path, seconds: float) -> tuple[dict[str, Any], float]:
+        """One wrk run; its done() summary and wrk's own CPU time."""
+        argv = [self.wrk, f"-t{self.threads}", f"-c{self.connections}", f"-d{seconds:g}s"]
+        argv += ["--latency", "--timeout", "10s", "-s", str(script), base]
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert process.stdout is not None
+        output = process.stdout.read().decode()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise RuntimeError(f"wrk failed ({process.returncode}):\n{output}")
+        line = next((ln for ln in output.splitlines() if ln.startswith("BENCH-JSON ")), None)
+        if line is None:
+            raise RuntimeError(f"wrk printed no summary:\n{output}")
+        summary: dict[str, Any] = json.loads(line.removeprefix("BENCH-JSON "))
+        return summary, usage.ru_utime + usage.ru_stime
+
+    def measure(
+        self, server: Server, scenario: Scenario, backends: PostgresBackends | None
+    ) -> Result:
+        """Measure; when other work on the machine took more than DISTURBED % of a core
+        meanwhile, measure again (up to `retries` times) and keep the least disturbed run."""
+        best: Result | None = None
+        for attempt in range(self.retries + 1):
+            result = self._measure_once(server, scenario, backends)
+            if best is None or result.other_cpu_pct < best.other_cpu_pct:
+                best = result
+            if result.other_cpu_pct <= DISTURBED:
+                break
+            if attempt < self.retries:
+                log(
+                    f"  other work took {result.other_cpu_pct:.0f}% of a core meanwhile "
+                    f"({result.rps:,.0f} req/s): measuring again"
+                )
+        assert best is not None
+        return best
+
+    def _measure_once(
+        self, server: Server, scenario: Scenario, backends: PostgresBackends | None
+    ) -> Result:
+        script = self.workdir / f"{server.name}-{scenario.key}.lua"
+        script.write_text(lua_script(scenario))
+        if self.settle > 0:
+            settle(self.settle)
+        if self.warmup > 0:
+            self.run(server.base, script, self.warmup)
+        db_before = backends.snapshot() if backends else None
+        log_offset = server.log_path.stat().st_size
+        busy_before = machine_busy_seconds()
+        cpu_before = tree_cpu_seconds(server.pid)
+        summary, client_cpu = self.run(server.base, script, self.duration)
+        cpu_after = tree_cpu_seconds(server.pid)
+        busy_after = machine_busy_seconds()
+        time.sleep(0.2)  # let the access log catch up
+        db_cpu: float | None = None
+        db_sessions: int | None = None
+        if backends and db_before is not None:
+            time.sleep(0.8)  # sessions are counted when they end, and reported within ~1 s
+            after, sessions = backends.snapshot()
+            db_cpu = sum(v - db_before[0].get(pid, 0.0) for pid, v in after.items())
+            db_sessions = sessions - db_before[1]
+        return Result(
+            server=server.name,
+            scenario=scenario.key,
+            requests=int(summary["requests"]),
+            seconds=summary["duration_us"] / 1e6,
+            p50_ms=summary["p50_us"] / 1000,
+            p99_ms=summary["p99_us"] / 1000,
+            max_ms=summary["max_us"] / 1000,
+            errors=int(summary["errors"]),
+            server_cpu_s=cpu_after - cpu_before,
+            db_cpu_s=db_cpu,
+            db_sessions=db_sessions,
+            client_cpu_s=client_cpu,
+            body_bytes=scenario.body_bytes,
+            wire_bytes=summary["bytes"] / max(int(summary["requests"]), 1),
+            statuses=log_statuses(server.log_path, log_offset),
+            machine_busy_s=busy_after - busy_before,
+        )
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def probe(base: str, paths: Sequence[str]) -> tuple[list[str], float]:
+    """GET each path as wrk will; return the ETags and the mean body size."""
+    import httpx
+
+    etags: list[str] = []
+    sizes: list[int] = []
+    with httpx.Client(base_url=base, headers=PROBE_HEADERS, timeout=30) as client:
+        for path in paths:
+            response = client.get(path)
+            response.raise_for_status()
+            sizes.append(len(response.content))
+            etags.append(response.headers.get("etag", ""))
+    return etags, statistics.fmean(sizes)
+
+
+def check_not_modified(base: str, paths: Sequence[str], etags: Sequence[str]) -> None:
+    import httpx
+
+    with httpx.Client(base_url=base, headers=PROBE_HEADERS, timeout=30) as client:
+        statuses = Counter(
+            client.get(p, headers={"If-None-Match": e}).status_code
+            for p, e in zip(paths, etags, strict=True)
+        )
+    if set(statuses) != {304}:
+        raise RuntimeError(f"conditional GETs were not all answered 304: {dict(statuses)}")
+
+
+def build_scenarios(
+    base: str, keys: Sequence[str], country_path: str, codes: Sequence[str]
+) -> list[Scenario]:
+    """The scenarios `keys` against `base`, with response sizes (and ETags) probed first."""
+    per_country = [country_path.format(code=code) for code in codes]
+    out: list[Scenario] = []
+    for key in keys:
+        paths = {
+            "country": per_country,
+            "304": per_country,
+            "positions": ["/positions"],
+            "csv": ["/positions?format=csv"],
+        }[key]
+        etags, size = probe(base, paths)
+        scenario = Scenario(key, paths, body_bytes=size)
+        if key == "304":
+            if not all(etags):
+                raise RuntimeError(f"{base} sent no ETag for some of {paths}")
+            check_not_modified(base, paths, etags)
+            scenario.etags = etags
+            scenario.body_bytes = 0
+        out.append(scenario)
+    return out
+
+
+# --------------------------------------------------------------------------- Datasette data
+
+
+def export_for_datasette(base: str, target: Path) -> int:
+    """One row per country and category, from the API's own /positions (what it serves)."""
+    import httpx
+
+    items = httpx.get(f"{base}/positions?limit=500", headers=PROBE_HEADERS, timeout=30).json()[
+        "items"
+    ]
+    target.unlink(missing_ok=True)
+    db = sqlite3.connect(target)
+    with db:
+        db.execute(
+            "CREATE TABLE positions (code TEXT, alpha3 TEXT, name TEXT, category TEXT, "
+            "value TEXT, disputed INTEGER, as_of TEXT, source_ids TEXT, reported_via TEXT, "
+            "evidence TEXT, PRIMARY KEY (code, category))"
+        )
+        rows = [
+            (
+                item["country"]["code"],
+                item["country"]["alpha3"],
+                item["country"]["name"],
+                p["category"],
+                p["value"],
+                int(p["disputed"]),
+                p["as_of"],
+                ", ".join(p["source_ids"]),
+                ", ".join(sorted({a["reported_via_id"] or "" for a in p["assessments"]} - {""})),
+                " | ".join(a["evidence"] for a in p["assessments"]),
+            )
+            for item in items
+            for p in item["positions"]
+        ]
+        db.executemany("INSERT INTO positions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.close()
+    return len(rows)
+
+
+# --------------------------------------------------------------------------- cold cache
+
+
+@dataclass
+class Cold:
+    backend: str
+    cold_ms: list[float] = field(default_factory=list)
+    warm_ms: list[float] = field(default_factory=list)
+    per_country: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def measure_cold(
+    server: Server, database_url: str, codes: Sequence[str], rounds: int, workdir: Path
+) -> Cold:
+    """Bump the revision with the seed loader on an edited copy of seeds/, then time the first
+    request per country (a cache miss: the revision switch emptied the cache) and a second."""
+    import httpx
+
+    result = Cold(server.name)
+    copy = workdir / f"seeds-{server.name}"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(SEEDS, copy)
+    assessments = copy / "assessments.csv"
+    original = assessments.read_text(encoding="utf-8")
+    env = app_env(database_url)
+    with httpx.Client(base_url=server.base, headers=PROBE_HEADERS, timeout=30) as client:
+        for round_ in range(1, rounds + 1):
+            rows = list(csv.reader(io.StringIO(original, newline="")))
+            header = rows[0]
+            rows[1][header.index("evidence")] += f" [bench edit {os.getpid()}-{round_}]"
+            buffer = io.StringIO(newline="")
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            assessments.write_text(buffer.getvalue(), encoding="utf-8")
+            # A URL cached at the old revision: its ETag changes once the server has switched.
+            before = client.get("/categories").headers["etag"]
+            output = run_app(["seed", str(copy)], env)
+            revision = output.strip().splitlines()[-1].rsplit(" ", 1)[-1]
+            deadline = time.monotonic() + 10
+            while not client.get("/categories").headers["etag"].startswith(f'W/"r{revision}-'):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{server.name} never saw revision {revision} ({before})")
+                time.sleep(0.005)
+            for code in codes:
+                path = f"/countries/{code}/positions"
+                start = time.perf_counter()
+                client.get(path).raise_for_status()
+                cold = (time.perf_counter() - start) * 1000
+                start = time.perf_counter()
+                client.get(path).raise_for_status()
+                warm = (time.perf_counter() - start) * 1000
+                result.cold_ms.append(cold)
+                result.warm_ms.append(warm)
+                result.per_country.setdefault(code, []).append(cold)
+    assessments.write_text(original, encoding="utf-8")
+    return result
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile(
+    load: Load, server: Server, scenario: Scenario, venv: Path, seconds: float, top: int = 15
+) -> str:
+    """py-spy on the server during one more wrk run (not one of the measured ones)."""
+    pyspy = venv / "bin" / "py-spy"
+    raw = load.workdir / f"profile-{server.name}-{scenario.key}.txt"
+    script = load.workdir / f"{server.name}-{scenario.key}.lua"
+    script.write_text(lua_script(scenario))
+    spy = subprocess.Popen(
+        [
+            *(str(pyspy), "record", "--pid", str(server.pid), "--duration", f"{seconds:.0f}"),
+            *("--rate", "250", "--gil", "--format", "raw", "--output", str(raw), "--nonblocking"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(0.5)
+    load.run(server.base, script, seconds)
+    _, err = spy.communicate(timeout=seconds + 60)
+    if spy.returncode != 0 or not raw.exists():
+        return f"py-spy failed ({spy.returncode}): {err.decode(errors='replace').strip()}"
+    return summarise_profile(raw.read_text(), top)
+
+
+def _frame_name(frame: str) -> str:
+    # py-spy raw frames look like "function (path/to/file.py:123)"; drop line numbers.
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    return f"{name} ({where})"
+
+
+BOILERPLATE = (
+    "<frozen runpy>",
+    "app/__main__.py",
+    "app/cli.py",
+    "uvicorn/main.py",
+    "uvicorn/_compat.py",
+    "uvicorn/server.py",
+    "asyncio/runners.py",
+    "threading.py",
+)
+
+
+def summarise_profile(raw: str, top: int) -> str:
+    """Own and inclusive shares of the samples, by function; start-up frames left out of the
+    inclusive list (they are on every stack of the event-loop thread)."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_frame_name(f) for f in stack.split(";") if not f.startswith("process ")]
+        frames = [f for f in frames if not f.startswith("thread (")]
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            if not any(marker in frame for marker in BOILERPLATE):
+                inclusive[frame] += count
+    if not total:
+        return "no samples"
+    lines = [f"{total} samples of the thread holding the GIL"]
+    lines.append(f"top {top} by own time (the frame itself was running):")
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(top)]
+    lines.append(f"top {top} by inclusive time (the frame was on the stack):")
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in inclusive.most_common(top)]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.2f}x"
+
+
+def _db_cell(r: Result) -> str:
+    """DB CPU µs/req; with "≥" and the sessions opened when backends came and went."""
+    if r.db_cpu_us is None:
+        return "-"
+    if r.db_sessions:
+        return f"≥ {_fmt(r.db_cpu_us)} ({r.db_sessions:,} sessions opened)"
+    return _fmt(r.db_cpu_us)
+
+
+def results_table(results: Sequence[Result]) -> str:
+    by = {(r.server, r.scenario): r for r in results}
+    floor = by.get(("floor", "country"))
+    datasette = by.get(("datasette", "country"))
+    header = (
+        "| server | scenario | req/s | p50 ms | p99 ms | server CPU µs/req | DB CPU µs/req | "
+        "server CPU % | body bytes | statuses | req/s ÷ floor | CPU ÷ floor | "
+        "req/s ÷ Datasette | errors | other CPU % |"
+    )
+    lines = [header, "|" + "---|" * 15]
+    for r in results:
+        lines.append(
+            f"| {r.server} | {SCENARIO_LABELS[r.scenario]} | {_fmt(r.rps)} | "
+            f"{_fmt(r.p50_ms, 2)} | {_fmt(r.p99_ms, 2)} | {_fmt(r.cpu_us)} | "
+            f"{_db_cell(r)} | {_fmt(r.server_cpu_pct)} | {_fmt(r.body_bytes)} | "
+            f"{r.status_text} | "
+            f"{_ratio(r.rps / floor.rps if floor else None)} | "
+            f"{_ratio(r.cpu_us / floor.cpu_us if floor and floor.cpu_us else None)} | "
+            f"{_ratio(r.rps / datasette.rps if datasette else None)} | {r.errors} | "
+            f"{_fmt(r.other_cpu_pct)} |"
+        )
+    return "\n".join(lines)
+
+
+def targets_table(results: Sequence[Result]) -> str:
+    by = {(r.server, r.scenario): r for r in results}
+    floor = by.get(("floor", "country"))
+    datasette = by.get(("datasette", "country"))
+    lines = ["| target | server | measured | met |", "|---|---|---|---|"]
+
+    def row(target: str, server: str, measured: float | None, fmt: str, ok: bool | None) -> None:
+        shown = "-" if measured is None else fmt.format(measured)
+        verdict = "-" if ok is None else ("yes" if ok else "no")
+        lines.append(f"| {target} | {server} | {shown} | {verdict} |")
+
+    for server in ("sqlite", "postgres"):
+        country = by.get((server, "country"))
+        if country is None:
+            continue
+        if floor:
+            ratio = country.rps / floor.rps
+            row("per-country req/s ≥ 0.9x floor", server, ratio, "{:.2f}x", ratio >= 0.9)
+            row("stretch: ≥ 2x floor", server, ratio, "{:.2f}x", ratio >= 2)
+        if datasette:
+            ratio = country.rps / datasette.rps
+            row("per-country req/s ≥ 10x Datasette", server, ratio, "{:.2f}x", ratio >= 10)
+        row("per-country p99 ≤ 20 ms", server, country.p99_ms, "{:.2f} ms", country.p99_ms <= 20)
+        csv_result = by.get((server, "csv"))
+        if csv_result:
+            ratio = csv_result.cpu_us / country.cpu_us
+            row("CSV CPU/req ≤ 2x per-country JSON", server, ratio, "{:.2f}x", ratio <= 2)
+    return "\n".join(lines)
+
+
+def cold_table(colds: Sequence[Cold]) -> str:
+    lines = [
+        "| backend | requests | cold p50 ms | cold p90 ms | cold max ms | "
+        "cold min ms | then warm p50 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in colds:
+        lines.append(
+            f"| {c.backend} | {len(c.cold_ms)} | {_fmt(statistics.median(c.cold_ms), 2)} | "
+            f"{_fmt(_percentile(c.cold_ms, 90), 2)} | {_fmt(max(c.cold_ms), 2)} | "
+            f"{_fmt(min(c.cold_ms), 2)} | {_fmt(statistics.median(c.warm_ms), 2)} |"
+        )
+    return "\n".join(lines)
+
+
+def cold_detail(colds: Sequence[Cold]) -> str:
+    lines: list[str] = []
+    for c in colds:
+        lines.append(f"{c.backend}, first request after a write, ms per round, by country:")
+        for code, values in c.per_country.items():
+            lines.append(f"  {code}: " + " ".join(f"{v:.2f}" for v in values))
+    return "\n".join(lines)
+
+
+def environment() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    first = (wrk_version.stdout or wrk_version.stderr).splitlines()
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Linux {platform.release()}, "
+        f"Python {platform.python_version()}, {first[0] if first else 'wrk'}"
+    )
+
+
+def update_readme(text: str) -> None:
+    current = README.read_text(encoding="utf-8")
+    start, end = current.index(README_START), current.index(README_END)
+    README.write_text(
+        current[: start + len(README_START)] + "\n" + text + "\n" + current[end:], encoding="utf-8"
+    )
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_only(only: str | None) -> tuple[list[str], list[str]]:
+    if not only:
+        return list(SERVERS), list(SCENARIOS)
+    tokens = [t.strip() for t in only.split(",") if t.strip()]
+    unknown = [t for t in tokens if t not in SERVERS and t not in SCENARIOS]
+    if unknown:
+        raise SystemExit(
+            f"--only: unknown {', '.join(unknown)}; servers: {', '.join(SERVERS)}; "
+            f"scenarios: {', '.join(SCENARIOS)}"
+        )
+    servers = [s for s in SERVERS if s in tokens] or list(SERVERS)
+    scenarios = [s for s in SCENARIOS if s in tokens] or list(SCENARIOS)
+    return servers, scenarios
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Load country-positions (SQLite and PostgreSQL), a floor app and Datasette "
+        "with wrk, one server at a time; print req/s, p50, p99, CPU per request and ratios. "
+        "Figures only: nothing fails on a timing.",
+    )
+    parser.add_argument("--duration", type=float, default=10, help="seconds per run (default: 10)")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up (default: 2)")
+    parser.add_argument("--connections", type=int, default=50, help="wrk -c (default: 50)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk -t (default: 2)")
+    parser.add_argument(
+        "--only",
+        help="comma-separated servers and/or scenarios to run; servers: "
+        f"{', '.join(SERVERS)}; scenarios: {', '.join(SCENARIOS)} (default: all)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=60,
+        help="before each measurement, wait up to this many seconds for other work on the "
+        "machine to stop (0: never wait; default: 60)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help=f"measure again when other work took over {DISTURBED:g}%% of a core during a run; "
+        "the least disturbed run is kept (default: 2)",
+    )
+    parser.add_argument(
+        "--cold-rounds",
+        type=int,
+        default=3,
+        help="writes (seed runs) for the first-request-after-a-write figures; 0 skips (default: 3)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run py-spy on the floor and the sqlite servers during an extra per-country "
+        "wrk run (not a measured one)",
+    )
+    parser.add_argument(
+        "--readme",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="update bench/README.md with this run's tables: auto = only for a full run of "
+        "at least 10 s per measurement (default: auto)",
+    )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="run the scale benchmark instead (bench/scale.py; see `python -m bench.scale -h`)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if "--scale" in raw:
+        raw.remove("--scale")
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        from bench import scale
+
+        return scale.main(raw)
+    args = build_parser().parse_args(raw)
+    servers, scenarios = parse_only(args.only)
+    command = "python -m bench.run" + ("" if not raw else " " + " ".join(raw))
+    started = datetime.now(UTC)
+    wrk = ensure_wrk()
+    venv = ensure_bench_venv() if "datasette" in servers or args.profile else DATASETTE_VENV
+    results: list[Result] = []
+    colds: list[Cold] = []
+    profiles: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="cp-bench-") as tmp, contextlib.ExitStack() as stack:
+        workdir = Path(tmp)
+        load = Load(
+            wrk,
+            args.duration,
+            args.warmup,
+            args.connections,
+            args.threads,
+            workdir,
+            args.settle,
+            args.retries,
+        )
+        sqlite_url = f"sqlite:///{workdir / 'country-positions.sqlite3'}"
+        log(f"migrating and seeding a fresh SQLite database under {workdir}")
+        run_app(["migrate"], app_env(sqlite_url))
+        run_app(["seed"], app_env(sqlite_url))
+        with app_server("discovery", sqlite_url, workdir) as discovery:
+            import httpx
+
+            countries = httpx.get(
+                f"{discovery.base}/countries?limit=500", headers=PROBE_HEADERS
+            ).json()["items"]
+            codes = [c["code"] for c in countries]
+            rs = httpx.get(f"{discovery.base}/countries/RS/positions", headers=PROBE_HEADERS)
+            rs_bytes = len(rs.content)
+            datasette_db = workdir / "cp.db"
+            rows = export_for_datasette(discovery.base, datasette_db)
+        log(
+            f"{len(codes)} countries; /countries/RS/positions is {rs_bytes} bytes; "
+            f"{rows} rows exported for Datasette"
+        )
+        postgres_url: str | None = None
+        pg_name = f"cp_bench_{os.getpid()}"
+        if {"postgres", "postgres-nocache"} & set(servers):
+            postgres_url = stack.enter_context(postgres_database(pg_name))
+            run_app(["migrate"], app_env(postgres_url))
+            run_app(["seed"], app_env(postgres_url))
+
+        for name in servers:
+            keys = [k for k in SERVER_SCENARIOS[name] if k in scenarios]
+            if not keys:
+                continue
+            backends: PostgresBackends | None = None
+            if name == "floor":
+                context = floor_server(rs_bytes, workdir)
+                country_path = "/countries/{code}/positions"
+            elif name == "datasette":
+                context = datasette_server(datasette_db, venv, workdir)
+                country_path = "/cp/positions.json?code={code}&_shape=array"
+            elif name.startswith("sqlite"):
+                context = app_server(name, sqlite_url, workdir, cache=name == "sqlite")
+                country_path = "/countries/{code}/positions"
+            else:
+                assert postgres_url is not None
+                context = app_server(
+                    name, postgres_url, workdir, cache=name == "postgres", database=pg_name
+                )
+                backends = PostgresBackends(libpq(postgres_server_url()), pg_name)
+                country_path = "/countries/{code}/positions"
+            with context as server:
+                for scenario in build_scenarios(server.base, keys, country_path, codes):
+                    log(f"{name}: {SCENARIO_LABELS[scenario.key]} ({args.duration:g} s)")
+                    result = load.measure(server, scenario, backends)
+                    results.append(result)
+                    log(
+                        f"  {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
+                        f"p99 {result.p99_ms:.2f} ms, {result.cpu_us:,.0f} µs CPU/req, "
+                        f"{result.errors} errors"
+                    )
+                    if args.profile and name in PROFILED and scenario.key == "country":
+                        log(f"  profiling {name} with py-spy during one more run")
+                        profiles[f"{name} {SCENARIO_LABELS[scenario.key]}"] = profile(
+                            load, server, scenario, venv, max(args.duration, 5)
+                        )
+                if name in ("sqlite", "postgres") and args.cold_rounds > 0:
+                    url = sqlite_url if name == "sqlite" else postgres_url
+                    assert url is not None
+                    log(f"{name}: first request per country after a write x{args.cold_rounds}")
+                    colds.append(measure_cold(server, url, codes, args.cold_rounds, workdir))
+
+    report = render(args, command, started, codes, rs_bytes, results, colds, profiles)
+    print()
+    print(report)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.md"
+    detail = cold_detail(colds)
+    path.write_text(report + ("\n\n```\n" + detail + "\n```\n" if detail else ""), encoding="utf-8")
+    log(f"wrote {path.relative_to(ROOT)}")
+    full = args.only is None and args.duration >= 10
+    if args.readme == "yes" or (args.readme == "auto" and full):
+        update_readme(report)
+        log(f"updated {README.relative_to(ROOT)}")
+    else:
+        log("bench/README.md left as it is (partial or short run; --readme yes forces it)")
+    return 0
+
+
+def render(
+    args: argparse.Namespace,
+    command: str,
+    started: datetime,
+    codes: Sequence[str],
+    rs_bytes: int,
+    results: Sequence[Result],
+    colds: Sequence[Cold],
+    profiles: dict[str, str],
+) -> str:
+    parts = [
+        f"Run {started.strftime('%Y-%m-%d %H:%M UTC')} with `.venv/bin/{command}` on "
+        f"{environment()}.",
+        "",
+        f"wrk -t{args.threads} -c{args.connections}, {args.duration:g} s per row after "
+        f"{args.warmup:g} s of warm-up, rotating over the {len(codes)} country codes; one "
+        f"uvicorn worker per server. Floor body: {rs_bytes} bytes (the size of "
+        "`/countries/RS/positions`). The floor and Datasette serve only the per-country route; "
+        "every ratio divides by their per-country figure.",
+        "",
+        results_table(results),
+    ]
+    if any(r.server in ("sqlite", "postgres") for r in results):
+        parts += ["", "Targets:", "", targets_table(results)]
+    if colds:
+        parts += [
+            "",
+            "First request per country after a write (the seed loader run on an edited copy of "
+            "seeds/ bumps the revision; one httpx request per country, then a second one):",
+            "",
+            cold_table(colds),
+        ]
+    for title, text in profiles.items():
+        parts += ["", f"py-spy, {title}:", "", "```", text, "```"]
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    if __package__ in (None, ""):
+        sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
