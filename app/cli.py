@@ -47,7 +47,7 @@ def _seed(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     folder: Path = args.path or settings.seeds_path
-    engine = make_engine(settings)
+    engine = make_engine(settings, batch=True)
     try:
         load = load_seeds_bulk if args.bulk else load_seeds
         report = load(make_sessionmaker(engine), folder, dry_run=args.dry_run)

@@ -47,7 +47,13 @@ def import_models() -> None:
         importlib.import_module(module)
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, batch: bool = False) -> Engine:
+    """An engine for `settings.database_url`.
+
+    `batch=True` is for the seed loader and migrations: one long statement (a COPY of a
+    million rows, an index build) is their normal work, so the API's statement_timeout,
+    which guards request latency, does not apply to them.
+    """
     url: URL = make_url(settings.database_url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.get_backend_name() == "sqlite":
@@ -56,10 +62,11 @@ def make_engine(settings: Settings) -> Engine:
         kwargs["connect_args"] = {"timeout": settings.db_connect_timeout}
     else:
         kwargs["pool_timeout"] = settings.db_connect_timeout
-        kwargs["connect_args"] = {
-            "connect_timeout": max(1, int(settings.db_connect_timeout)),
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
-        }
+        kwargs["connect_args"] = {"connect_timeout": max(1, int(settings.db_connect_timeout))}
+        if not batch:
+            kwargs["connect_args"]["options"] = (
+                f"-c statement_timeout={settings.db_statement_timeout_ms}"
+            )
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)

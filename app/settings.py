@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(
         default=10_000,
         gt=0,
-        description="PostgreSQL statement_timeout for API queries, in milliseconds.",
+        description="PostgreSQL statement_timeout for API queries, in milliseconds "
+        "(`seed` and `migrate` run without one).",
     )
     seeds_path: Path = Field(
         default=Path("seeds"), description="Default folder read by `country-positions seed`."

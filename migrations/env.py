@@ -38,7 +38,7 @@ def run_migrations_online() -> None:
     settings = config.attributes.get("settings")
     if not isinstance(settings, Settings):
         settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings, batch=True)
     try:
         with engine.connect() as conn:
             _configure(conn)

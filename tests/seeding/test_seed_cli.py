@@ -10,11 +10,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.assessments.models import Assessment
 from app.cli import main
 from app.countries.models import Country
 from app.db import make_engine, make_sessionmaker
@@ -355,3 +358,54 @@ def test_seed_console_script_dry_run_writes_nothing(settings: Settings, tmp_path
 
     assert (result.returncode, result.stdout, result.stderr) == (0, DRY_RUN_FIRST_LOAD, "")
     assert dump_database(settings) == before
+
+
+def _statement_timeout(engine_settings: Settings, *, batch: bool) -> str:
+    engine = make_engine(engine_settings, batch=batch)
+    try:
+        with engine.connect() as connection:
+            return str(connection.scalar(text("SHOW statement_timeout")))
+    finally:
+        engine.dispose()
+
+
+def test_api_engines_have_the_statement_timeout_and_batch_engines_none(
+    database: Settings, backend: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("statement_timeout is a PostgreSQL setting")
+    configured = database.model_copy(update={"db_statement_timeout_ms": 1234})
+    assert _statement_timeout(configured, batch=False) == "1234ms"
+    assert _statement_timeout(configured, batch=True) == "0"
+
+
+def test_bulk_seed_is_not_cut_by_the_api_statement_timeout(
+    database: Settings,
+    backend: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Regression: the loader shared the API's statement_timeout (10 s), so `seed --bulk` of a
+    million rows died in its COPY with "canceling statement due to statement timeout".
+    With a 1 ms timeout, copying 3,000 rows cannot finish unless the loader runs without one."""
+    if backend != "postgres":
+        pytest.skip("statement_timeout is a PostgreSQL setting")
+    monkeypatch.setenv("CP_DB_STATEMENT_TIMEOUT_MS", "1")
+    get_settings.cache_clear()
+    folder = copy_seeds(tmp_path)
+    start = date(1900, 1, 1)
+    rows = "".join(
+        f"AT,training,no,{CHART},,{start + timedelta(days=i)},Synthetic row {i}.,\n"
+        for i in range(3000)
+    )
+    append_text(folder, ASSESSMENTS, rows)
+    assert main(["seed", "--bulk", str(folder)]) == 0, capsys.readouterr()
+    in_file = (folder / ASSESSMENTS).read_text(encoding="utf-8").count("\n") - 1
+    engine = make_engine(database)
+    try:
+        with engine.connect() as connection:
+            stored = connection.scalar(select(func.count()).select_from(Assessment))
+    finally:
+        engine.dispose()
+    assert stored == in_file
