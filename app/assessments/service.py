@@ -5,14 +5,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.orm import Session, aliased
 
 from app.assessments.models import Assessment
 from app.assessments.positions import Position, derive_positions
+from app.categories.models import Category
 from app.countries import service as countries_service
 from app.countries.models import Country
 from app.sources import service as sources_service
+from app.sources.models import Source
 from app.vocabulary import CategoryKey, PositionValue
 
 CHUNK = 500
@@ -52,38 +54,45 @@ def _latest_assessments(
 ) -> Sequence[Assessment]:
     """Each source's latest assessment per country and category, as of `as_of`.
 
-    The grouped subquery walks the unique index (country, category, source, as_of), so the
-    cost follows the number of sources per country, not the length of their history.
+    For every (country, category, source) triple of the small catalogue tables, one backward
+    probe of the unique index (country, category, source, as_of) finds the latest
+    assessment's id; a second query loads those rows by primary key. So the cost follows
+    countries x categories x sources, not the length of each history (a grouped max read
+    every row of it). Two statements, because as one join the planners evaluated the probe
+    once per assessment of the country rather than once per triple.
     """
+    probe = aliased(Assessment)
     conditions: list[ColumnElement[bool]] = [
-        Assessment.country_code.in_(country_codes),
-        Assessment.retracted_at.is_(None),
+        probe.country_code == Country.code,
+        probe.category_key == Category.key,
+        probe.source_id == Source.id,
+        probe.retracted_at.is_(None),
     ]
     if as_of is not None:
-        conditions.append(Assessment.as_of <= as_of)
-    if source_id is not None:
-        conditions.append(Assessment.source_id == source_id)
-    latest = (
-        select(
-            Assessment.country_code,
-            Assessment.category_key,
-            Assessment.source_id,
-            func.max(Assessment.as_of).label("as_of"),
-        )
+        conditions.append(probe.as_of <= as_of)
+    newest = (
+        select(probe.id)
         .where(*conditions)
-        .group_by(Assessment.country_code, Assessment.category_key, Assessment.source_id)
-        .subquery()
+        .order_by(probe.as_of.desc())
+        .limit(1)
+        .correlate(Country, Category, Source)
+        .scalar_subquery()
     )
-    query = select(Assessment).join(
-        latest,
-        and_(
-            Assessment.country_code == latest.c.country_code,
-            Assessment.category_key == latest.c.category_key,
-            Assessment.source_id == latest.c.source_id,
-            Assessment.as_of == latest.c.as_of,
-        ),
+    triples = (
+        select(newest)
+        .select_from(Country)
+        .join(Category, true())
+        .join(Source, true())
+        .where(Country.code.in_(country_codes))
     )
-    return session.scalars(query).all()
+    if source_id is not None:
+        triples = triples.where(Source.id == source_id)
+    ids = [row_id for row_id in session.scalars(triples) if row_id is not None]
+    rows: list[Assessment] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        rows.extend(session.scalars(select(Assessment).where(Assessment.id.in_(chunk))))
+    return rows
 
 
 def positions_for(

@@ -290,6 +290,10 @@ def load_seeds_bulk(
         session.execute(text("DROP TABLE seed_assessments"))
         if report.changed:
             report.revision = bump_revision(session)
+            if not dry_run:
+                # Fresh planner statistics, so the first reads after a large load do not plan
+                # with the defaults of an empty table (autovacuum would only catch up later).
+                session.execute(text("ANALYZE assessments"))
         if dry_run:
             report.dry_run = True
             report.revision = None
