@@ -4,14 +4,15 @@
     .venv/bin/python -m bench.run --scale --sizes 1000,100000
 
 For each size it writes a synthetic catalogue (bench/generate.py), then for each backend
-loads it into a fresh database with `python -m app seed DIR`, printing the wall time,
+loads it into a fresh database with `python -m app seed --bulk DIR` (`--loader seed`: the
+regular loader), printing the wall time,
 rows/s and the loader's peak RSS. A load that runs past --load-timeout or --max-rss is
 stopped (its stack is dumped with py-spy first, to show where it was) and reported as
 capped; the assessments are then inserted directly (COPY / executemany, *not* the app's
 loader) so the query can still be measured at that size. Then a fresh server answers
 the first request for each country (a cold cache): median and p90 per size, with the
 ratio to the smallest size, and PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) of the positions
-query (the SQL `_latest_assessments` in app/assessments/service.py sends).
+queries (the SQL `_latest_assessments` in app/assessments/service.py sends).
 Figures only: nothing passes or fails on a timing.
 """
 
@@ -99,13 +100,21 @@ def _vm(pid: int, key: str) -> int:
 
 
 def run_loader(
-    folder: Path, database_url: str, *, timeout: float, max_rss: int, workdir: Path, label: str
+    folder: Path,
+    database_url: str,
+    *,
+    bulk: bool,
+    timeout: float,
+    max_rss: int,
+    workdir: Path,
+    label: str,
 ) -> LoadRun:
-    """`python -m app seed folder`, watched: wall time, peak RSS, and a cap on both."""
+    """`python -m app seed [--bulk] folder`, watched: wall time, peak RSS, and a cap on both."""
+    extra = ["--bulk"] if bulk else []
     out_path = workdir / f"seed-{label}.log"
     with out_path.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "app", "seed", str(folder)],
+            [sys.executable, "-m", "app", "seed", *extra, str(folder)],
             cwd=ROOT,
             env=app_env(database_url),
             stdout=out,
@@ -250,7 +259,7 @@ def count_rows(database_url: str) -> int:
 
 
 def explain(database_url: str, code: str, backend: str) -> str:
-    """The plan of the exact SQL `_latest_assessments` sends for one country."""
+    """The plans of the exact SQL statements `_latest_assessments` sends for one country."""
     from sqlalchemy import event
 
     from app.assessments import service
@@ -268,15 +277,17 @@ def explain(database_url: str, code: str, backend: str) -> str:
             event.listen(engine, "before_cursor_execute", capture)
             service._latest_assessments(session, country_codes=[code], as_of=None, source_id=None)
             event.remove(engine, "before_cursor_execute", capture)
-        statement, params = captured[-1]
         prefix = "EXPLAIN (ANALYZE, BUFFERS) " if backend == "postgres" else "EXPLAIN QUERY PLAN "
+        sections: list[str] = []
         with engine.connect() as conn:
-            rows = conn.exec_driver_sql(prefix + statement, params).all()  # type: ignore[call-overload]
-        if backend == "postgres":
-            plan = "\n".join(str(r[0]) for r in rows)
-        else:
-            plan = "\n".join(" ".join(str(v) for v in r) for r in rows)
-        return f"{statement.strip()}\n-- parameters: {params}\n\n{plan}"
+            for statement, params in captured:
+                rows = conn.exec_driver_sql(prefix + statement, params).all()  # type: ignore[call-overload]
+                if backend == "postgres":
+                    plan = "\n".join(str(r[0]) for r in rows)
+                else:
+                    plan = "\n".join(" ".join(str(v) for v in r) for r in rows)
+                sections.append(f"{statement.strip()}\n-- parameters: {params}\n\n{plan}")
+        return "\n\n".join(sections)
     finally:
         engine.dispose()
 
@@ -323,10 +334,14 @@ def measure(
             url = f"sqlite:///{db_path}"
             stack.callback(lambda: [p.unlink(missing_ok=True) for p in workdir.glob(f"{label}*")])
         run_app(["migrate"], app_env(url))
-        log(f"{label}: `python -m app seed` of {size:,} assessments (cap {args.load_timeout:g} s)")
+        log(
+            f"{label}: `{loader_command(args)}` of {size:,} assessments "
+            f"(cap {args.load_timeout:g} s)"
+        )
         load = run_loader(
             folder,
             url,
+            bulk=args.loader == "bulk",
             timeout=args.load_timeout,
             max_rss=int(args.max_rss_gib * 2**30),
             workdir=workdir,
@@ -353,6 +368,10 @@ def measure(
     return result
 
 
+def loader_command(args: argparse.Namespace) -> str:
+    return "python -m app seed" + (" --bulk" if args.loader == "bulk" else "")
+
+
 def _mib(value: int) -> str:
     return f"{value / 2**20:,.0f}"
 
@@ -365,8 +384,9 @@ def render(
         base.setdefault(r.backend, statistics.median(r.cold_ms))
     lines = [
         f"Run {started.strftime('%Y-%m-%d %H:%M UTC')} with `.venv/bin/{command}`: "
-        f"{args.countries} countries, {args.sources} sources, 4 categories; loads capped at "
-        f"{args.load_timeout:g} s or {args.max_rss_gib:g} GiB RSS.",
+        f"{args.countries} countries, {args.sources} sources, 4 categories; loaded with "
+        f"`{loader_command(args)}`, capped at {args.load_timeout:g} s or "
+        f"{args.max_rss_gib:g} GiB RSS.",
         "",
         "| assessments | backend | loader | wall s | rows/s | loader peak RSS MiB | "
         "direct insert s | rows in DB | cold per-country p50 ms | cold p90 ms | "
@@ -419,9 +439,9 @@ def update_readme(text: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.scale",
-        description="Load synthetic catalogues of growing size with `python -m app seed` into "
-        "PostgreSQL and SQLite; print rows/s, the loader's peak RSS, the per-country query's "
-        "cold latency and its plan. Figures only.",
+        description="Load synthetic catalogues of growing size with `python -m app seed "
+        "--bulk` into PostgreSQL and SQLite; print rows/s, the loader's peak RSS, the "
+        "per-country query's cold latency and its plan. Figures only.",
     )
     parser.add_argument(
         "--sizes",
@@ -430,6 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--backends", default=",".join(BACKENDS), help="postgres and/or sqlite (default: both)"
+    )
+    parser.add_argument(
+        "--loader",
+        choices=("bulk", "seed"),
+        default="bulk",
+        help="bulk: `seed --bulk` (staging table, COPY on PostgreSQL; streamed); seed: the "
+        "regular loader, which holds every row as an ORM object (default: %(default)s)",
     )
     parser.add_argument("--countries", type=int, default=249, help="(default: %(default)s)")
     parser.add_argument("--sources", type=int, default=10, help="(default: %(default)s)")
@@ -494,7 +521,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}-scale.md"
     path.write_text(report + "\n", encoding="utf-8")
     log(f"wrote {path.relative_to(ROOT)}")
-    if args.readme == "yes" or (args.readme == "auto" and args.sizes == "1000,100000,1000000"):
+    default_run = args.sizes == "1000,100000,1000000" and args.loader == "bulk"
+    if args.readme == "yes" or (args.readme == "auto" and default_run):
         update_readme(report)
         log(f"updated {README.relative_to(ROOT)}")
     return 0
