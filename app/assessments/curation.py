@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Engine, Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.assessments.models import Assessment
@@ -37,20 +38,43 @@ def _check(session: Session, data: AssessmentCreate, *, exclude_id: int | None =
     if problems:
         issues = [{"loc": ["body", f], "msg": m, "type": "reference"} for f, m in problems]
         raise InvalidInput("; ".join(f"body.{f}: {m}" for f, m in problems), errors=issues)
-    duplicate = session.scalar(
-        select(Assessment.id).where(
-            Assessment.country_code == data.country,
-            Assessment.category_key == data.category,
-            Assessment.source_id == data.source,
-            Assessment.as_of == data.as_of,
-        )
-    )
+    duplicate = session.scalar(_natural_key_query(data))
     if duplicate is not None and duplicate != exclude_id:
-        raise Conflict(
-            f"Assessment {duplicate} already records {data.source!r} on {data.country} "
-            f"{data.category.value} as of {data.as_of.isoformat()}; change that one instead.",
-            existing_id=duplicate,
-        )
+        raise _duplicate(data, duplicate)
+
+
+def _natural_key_query(data: AssessmentCreate) -> Select[int]:
+    return select(Assessment.id).where(
+        Assessment.country_code == data.country,
+        Assessment.category_key == data.category,
+        Assessment.source_id == data.source,
+        Assessment.as_of == data.as_of,
+    )
+
+
+def _duplicate(data: AssessmentCreate, existing_id: int) -> Conflict:
+    return Conflict(
+        f"Assessment {existing_id} already records {data.source!r} on {data.country} "
+        f"{data.category.value} as of {data.as_of.isoformat()}; change that one instead.",
+        existing_id=existing_id,
+    )
+
+
+def _flush_or_name_the_duplicate(session: Session, data: AssessmentCreate) -> None:
+    """Flush; if a concurrent writer stored the same natural key after `_check`, answer as
+    `_check` would, naming its row. Our transaction is failed by then (PostgreSQL), so the
+    row is looked up on a connection of its own; the winner has committed, since the unique
+    index waits for it."""
+    try:
+        session.flush()
+    except IntegrityError:
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        with engine.connect() as connection:
+            existing = connection.scalar(_natural_key_query(data))
+        if existing is None:
+            raise
+        raise _duplicate(data, existing) from None
 
 
 def _as_create(assessment: Assessment) -> dict[str, object]:
@@ -83,7 +107,7 @@ def create_assessment(session: Session, *, data: AssessmentCreate, actor: str) -
     _check(session, data)
     assessment = Assessment(**assessment_columns(data))
     session.add(assessment)
-    session.flush()
+    _flush_or_name_the_duplicate(session, data)
     log_write(
         session,
         actor=actor,

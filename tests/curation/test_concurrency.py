@@ -243,7 +243,13 @@ def test_concurrent_duplicate_creates_store_one(seeded_settings: Settings) -> No
                 "/assessments", json={**body, "note": f"racer {racer}"}, headers=bearer(key)
             )
 
-        winner = assert_one_winner(race(base, create), won=201, lost=409)
+        responses = race(base, create)
+        winner = assert_one_winner(responses, won=201, lost=409)
+        # Every loser names the winner's row, however it lost (the pre-check or the unique
+        # index). Regression: losers caught by the index got a 409 without `existing_id`.
+        assert {r.json().get("existing_id") for r in responses if r.status_code == 409} == {
+            winner.json()["id"]
+        }
         log = httpx.get(f"{base}/changes", params={"limit": 1000}).json()["items"]
         created = [e for e in log if e["actor"] == "racer"]
         assert [(e["action"], e["entity_id"]) for e in created] == [
