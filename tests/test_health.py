@@ -27,3 +27,24 @@ def test_readyz_is_503_when_database_unreachable() -> None:
         body = assert_problem(client.get("/countries/RS/positions"), 503)
         assert "password" not in body["detail"].lower()
         assert "nobody" not in client.get("/countries").text
+
+
+def test_readyz_checks_the_read_replica_too(
+    seeded_settings: Settings, fresh_database_url: str
+) -> None:
+    """Regression: /readyz checked only DATABASE_URL, so an instance whose replica was down
+    or unmigrated reported ready while every read answered 503."""
+    unmigrated = seeded_settings.model_copy(update={"database_read_url": fresh_database_url})
+    with TestClient(create_app(unmigrated)) as client:
+        body = assert_problem(client.get("/readyz"), 503, "/problems/service-unavailable")
+        assert body["detail"].startswith("The read replica schema is not at the expected")
+    unreachable = seeded_settings.model_copy(
+        update={
+            "database_read_url": "postgresql://nobody@127.0.0.1:1/none",
+            "db_connect_timeout": 1,
+        }
+    )
+    with TestClient(create_app(unreachable)) as client:
+        assert client.get("/healthz").status_code == 200
+        body = assert_problem(client.get("/readyz"), 503, "/problems/service-unavailable")
+        assert body["detail"] == "The read replica is not reachable."
