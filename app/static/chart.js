@@ -441,6 +441,14 @@
   function restoreFocus() {
     const trigger = state.lastTrigger;
     if (!trigger) return;
+    // "close" is dispatched as a task after the dialog has closed: if focus has moved on to
+    // something else by then (a quick Tab, a script), leave it there.
+    const active = document.activeElement;
+    if (active && active !== document.body && !$("provenance").contains(active)) {
+      if (!active.matches("button.cell")) return;
+      const row = active.closest("tr");
+      if (!row || row.dataset.country !== trigger.country || active.dataset.category !== trigger.category) return;
+    }
     const selector = `tr[data-country="${CSS.escape(trigger.country)}"] button[data-category="${CSS.escape(trigger.category)}"]`;
     const button = document.querySelector(selector);
     if (button) button.focus();

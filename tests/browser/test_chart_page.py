@@ -358,3 +358,26 @@ def test_chart_page_marks_disputed_cells_in_text(
     cell.click()
     expect(page.locator("#provenance")).to_contain_text("the latest assessments of different")
     assert page_errors == []
+
+
+def test_closing_the_dialog_leaves_focus_where_it_has_moved_since(
+    page: Page, page_errors: list[str]
+) -> None:
+    """The dialog's "close" event is a task queued after it closes. Regression: its handler
+    put focus back on the cell that opened the dialog even when focus had moved on in the
+    meantime, so a quick Space on another cell reopened the first one (a CI flake)."""
+    _open_chart(page)
+    _row(page, "MT").locator('button[data-category="training"]').click()
+    expect(page.locator("#provenance")).to_be_visible()
+    page.evaluate(
+        """() => new Promise((resolve) => {
+            const dialog = document.querySelector("#provenance");
+            dialog.addEventListener("close", () => setTimeout(resolve, 0), { once: true });
+            dialog.close();
+            document
+                .querySelector('tr[data-country="DE"] button[data-category="future_will"]')
+                .focus();
+        })"""
+    )
+    expect(_row(page, "DE").locator('button[data-category="future_will"]')).to_be_focused()
+    assert page_errors == []
