@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, Select, select
@@ -60,19 +62,22 @@ def _duplicate(data: AssessmentCreate, existing_id: int) -> Conflict:
     )
 
 
-def _flush_or_name_the_duplicate(session: Session, data: AssessmentCreate) -> None:
-    """Flush; if a concurrent writer stored the same natural key after `_check`, answer as
-    `_check` would, naming its row. Our transaction is failed by then (PostgreSQL), so the
-    row is looked up on a connection of its own; the winner has committed, since the unique
-    index waits for it."""
+@contextmanager
+def _naming_a_racing_duplicate(
+    session: Session, data: AssessmentCreate, *, exclude_id: int | None = None
+) -> Iterator[None]:
+    """If a concurrent writer stored the same natural key after `_check`, the unique index
+    refuses our flush: answer as `_check` would, naming its row. Our transaction is failed
+    by then (PostgreSQL), so the row is looked up on a connection of its own; the winner
+    has committed, since the unique index waits for it."""
     try:
-        session.flush()
+        yield
     except IntegrityError:
         bind = session.get_bind()
         engine = bind if isinstance(bind, Engine) else bind.engine
         with engine.connect() as connection:
             existing = connection.scalar(_natural_key_query(data))
-        if existing is None:
+        if existing is None or existing == exclude_id:
             raise
         raise _duplicate(data, existing) from None
 
@@ -107,7 +112,8 @@ def create_assessment(session: Session, *, data: AssessmentCreate, actor: str) -
     _check(session, data)
     assessment = Assessment(**assessment_columns(data))
     session.add(assessment)
-    _flush_or_name_the_duplicate(session, data)
+    with _naming_a_racing_duplicate(session, data):
+        session.flush()
     log_write(
         session,
         actor=actor,
@@ -128,14 +134,15 @@ def update_assessment(
         raise Conflict(f"Assessment {assessment.id} is retracted; record a new one instead.")
     validated = validate_merged(AssessmentCreate, _as_create(assessment), patch)
     _check(session, validated, exclude_id=assessment.id)
-    apply_update(
-        session,
-        obj=assessment,
-        values=assessment_columns(validated),
-        actor=actor,
-        entity=ENTITY,
-        entity_id=str(assessment.id),
-    )
+    with _naming_a_racing_duplicate(session, validated, exclude_id=assessment.id):
+        apply_update(
+            session,
+            obj=assessment,
+            values=assessment_columns(validated),
+            actor=actor,
+            entity=ENTITY,
+            entity_id=str(assessment.id),
+        )
     return assessment
 
 

@@ -256,3 +256,41 @@ def test_concurrent_duplicate_creates_store_one(seeded_settings: Settings) -> No
             ("create", str(winner.json()["id"]))
         ]
     assert len(dump_database(seeded_settings)["changes"]) == len(log)
+
+
+def test_concurrent_patches_onto_one_natural_key_store_one_and_name_it(
+    seeded_settings: Settings,
+) -> None:
+    """Each racer moves its own assessment onto the same (country, category, source,
+    as_of). One wins; every loser gets a 409 naming the winner, however it lost.
+    Regression: losers caught by the unique index got a 409 without `existing_id`."""
+    key = make_key(seeded_settings, "racer", KeyScope.admin)
+    with running_server(seeded_settings.database_url) as base:
+        assert (
+            httpx.post(f"{base}/sources", json=NEW_SOURCE, headers=bearer(key)).status_code == 201
+        )
+        own: list[tuple[str, str]] = []
+        for racer in range(RACERS):
+            body = {**DISSENT, "as_of": f"2023-05-{racer + 1:02d}"}
+            created = httpx.post(f"{base}/assessments", json=body, headers=bearer(key))
+            assert created.status_code == 201, created.text
+            own.append((created.headers["Location"], created.headers["ETag"]))
+
+        def patch(http: httpx.Client, racer: int) -> httpx.Response:
+            path, etag = own[racer]
+            return http.patch(path, json={"as_of": "2023-06-01"}, headers=if_match(key, etag))
+
+        responses = race(base, patch)
+        winner = assert_one_winner(responses, won=200, lost=409)
+        assert {r.json().get("existing_id") for r in responses if r.status_code == 409} == {
+            winner.json()["id"]
+        }
+        moved = [
+            a
+            for a in httpx.get(f"{base}/countries/RS/assessments", params={"limit": 100}).json()[
+                "items"
+            ]
+            if a["source_id"] == STATEMENT
+        ]
+        assert sorted(a["as_of"] for a in moved).count("2023-06-01") == 1
+        assert len(moved) == RACERS
