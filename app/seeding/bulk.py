@@ -41,7 +41,7 @@ from app.assessments.models import Assessment
 from app.changes.models import Change
 from app.changes.service import SEED_ACTOR
 from app.revision import bump_revision
-from app.seeding.loader import SeedReport, apply_catalogue
+from app.seeding.loader import SeedReport, apply_catalogue, refresh_planner_statistics
 from app.seeding.reading import (
     ASSESSMENT_COLUMNS,
     ASSESSMENTS_FILE,
@@ -291,9 +291,7 @@ def load_seeds_bulk(
         if report.changed:
             report.revision = bump_revision(session)
             if not dry_run:
-                # Fresh planner statistics, so the first reads after a large load do not plan
-                # with the defaults of an empty table (autovacuum would only catch up later).
-                session.execute(text("ANALYZE assessments"))
+                refresh_planner_statistics(session)
         if dry_run:
             report.dry_run = True
             report.revision = None

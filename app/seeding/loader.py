@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.assessments.curation import assessment_columns
@@ -169,6 +169,18 @@ def apply_seeds(session: Session, seeds: SeedSet) -> SeedReport:
     return report
 
 
+CATALOGUE_TABLES = ("countries", "categories", "sources", "assessments")
+
+
+def refresh_planner_statistics(session: Session) -> None:
+    """ANALYZE the catalogue after a load that changed it. Autovacuum never analyzes tables
+    this small (its threshold is 50 changed rows), and the default guesses for a table
+    without statistics are far off: they made PostgreSQL plan the whole chart at a cost
+    that switched on JIT compilation, 140 ms for a 1 ms query."""
+    for table in CATALOGUE_TABLES:
+        session.execute(text(f"ANALYZE {table}"))
+
+
 def load_seeds(
     factory: sessionmaker[Session], folder: Path, *, dry_run: bool = False
 ) -> SeedReport:
@@ -183,4 +195,6 @@ def load_seeds(
             report.dry_run = True
             report.revision = None
             session.rollback()
+        elif report.changed:
+            refresh_planner_statistics(session)
     return report
