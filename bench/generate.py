@@ -47,16 +47,7 @@ VALUES = ("yes", "no", "decreasing")
 USER_ASSIGNED = sorted(reading.USER_ASSIGNED)
 FIRST_DATE = date(2000, 1, 3)
 DAYS_PER_STEP = 7  # each step of a combination's history is a week; a day of jitter within it
-ASSESSMENT_COLUMNS = (
-    "country",
-    "category",
-    "value",
-    "source",
-    "reported_via",
-    "as_of",
-    "evidence",
-    "note",
-)
+ASSESSMENT_COLUMNS = reading.ASSESSMENT_COLUMNS  # the loader's header, in its order
 
 
 @dataclass(frozen=True)
