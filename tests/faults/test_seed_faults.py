@@ -149,14 +149,17 @@ def postgres_points(engine: Engine, app_name: str, bulk: bool) -> list[KillPoint
     def statement(prefix: str) -> Callable[[], bool]:
         def reached() -> bool:
             has_xid, query = activity()
-            return has_xid and query.lstrip().upper().startswith(prefix)
+            return has_xid and " ".join(query.split()).upper().startswith(prefix)
 
         return reached
 
     if bulk:
         return [
             KillPoint("streaming rows into the staging table (COPY)", statement("COPY")),
-            KillPoint("merging: writing the change log", statement("INSERT INTO CHANGES")),
+            KillPoint(
+                "merging: inserting the assessments with their change log",
+                statement("WITH INSERTED AS (INSERT INTO ASSESSMENTS"),
+            ),
         ]
     return [
         KillPoint("first write (a transaction id is assigned)", writing),
