@@ -9,8 +9,8 @@ regular loader), printing the wall time,
 rows/s and the loader's peak RSS. A load that runs past --load-timeout or --max-rss is
 stopped (its stack is dumped with py-spy first, to show where it was) and reported as
 capped; the assessments are then inserted directly (COPY / executemany, *not* the app's
-loader) so the query can still be measured at that size. Then a fresh server answers
-the first request for each country (a cold cache): median and p90 per size, with the
+loader) so the query can still be measured at that size. Then three fresh servers in turn
+answer the first request for each country (a cold cache): median and p90 per size, with the
 ratio to the smallest size, and PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) of the positions
 queries (the SQL `_latest_assessments` in app/assessments/service.py sends).
 Figures only: nothing passes or fails on a timing.
@@ -293,27 +293,29 @@ def explain(database_url: str, code: str, backend: str) -> str:
 
 
 def cold_latency(
-    database_url: str, workdir: Path, name: str, codes: Sequence[str]
+    database_url: str, workdir: Path, name: str, codes: Sequence[str], rounds: int = 3
 ) -> tuple[list[float], list[float]]:
-    """A fresh server; one unrelated request first (pool, revision), then for each country its
-    first request (cold cache) and a second one (warm)."""
+    """`rounds` fresh servers, one after another; in each, one unrelated request first (pool,
+    revision), then for each country its first request (cold cache) and a second one (warm).
+    Several rounds make the median of a few hundred requests steady enough to compare."""
     import httpx
 
     cold: list[float] = []
     warm: list[float] = []
-    with (
-        app_server(name, database_url, workdir) as server,
-        httpx.Client(base_url=server.base, headers=PROBE_HEADERS, timeout=120) as client,
-    ):
-        client.get("/categories").raise_for_status()
-        for code in codes:
-            path = f"/countries/{code}/positions"
-            start = time.perf_counter()
-            client.get(path).raise_for_status()
-            cold.append((time.perf_counter() - start) * 1000)
-            start = time.perf_counter()
-            client.get(path).raise_for_status()
-            warm.append((time.perf_counter() - start) * 1000)
+    for _ in range(rounds):
+        with (
+            app_server(name, database_url, workdir) as server,
+            httpx.Client(base_url=server.base, headers=PROBE_HEADERS, timeout=120) as client,
+        ):
+            client.get("/categories").raise_for_status()
+            for code in codes:
+                path = f"/countries/{code}/positions"
+                start = time.perf_counter()
+                client.get(path).raise_for_status()
+                cold.append((time.perf_counter() - start) * 1000)
+                start = time.perf_counter()
+                client.get(path).raise_for_status()
+                warm.append((time.perf_counter() - start) * 1000)
     return cold, warm
 
 
