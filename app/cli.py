@@ -18,7 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

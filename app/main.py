@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -128,6 +129,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A cache hit would skip the key check that CP_REQUIRE_KEY_FOR_READS asks for.
         enabled=settings.cache_enabled and not settings.require_key_for_reads,
     )
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """The factory `country-positions serve` hands to uvicorn (once per worker process).
+
+    What exists once the app is built (modules, routes, schemas, mappers) lives as long as
+    the process, so it is moved out of the garbage collector's reach: full collections then
+    walk only what requests left behind. Without this, one such pass cost the first request
+    after a data revision 70-80 ms, where the others took 3-8 ms.
+    """
+    app = create_app()
+    gc.collect()
+    gc.freeze()
     return app
 
 
