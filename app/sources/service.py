@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.problems import Conflict, NotFound
@@ -24,19 +25,24 @@ def get_source(session: Session, *, source_id: str) -> Source:
 
 
 def create_source(session: Session, *, data: SourceCreate, actor: str) -> Source:
+    taken = Conflict(f"A source with id {data.id!r} already exists.")
     if session.get(Source, data.id) is not None:
-        raise Conflict(f"A source with id {data.id!r} already exists.")
+        raise taken
     source = Source(**data.model_dump())
     session.add(source)
-    log_write(
-        session,
-        actor=actor,
-        action=ChangeAction.create,
-        entity="source",
-        entity_id=source.id,
-        before=None,
-        obj=source,
-    )
+    try:
+        log_write(
+            session,
+            actor=actor,
+            action=ChangeAction.create,
+            entity="source",
+            entity_id=source.id,
+            before=None,
+            obj=source,
+        )
+    except IntegrityError as exc:
+        # A concurrent create of the same id committed after our check: answer as the check.
+        raise taken from exc
     return source
 
 

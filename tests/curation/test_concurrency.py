@@ -258,6 +258,31 @@ def test_concurrent_duplicate_creates_store_one(seeded_settings: Settings) -> No
     assert len(dump_database(seeded_settings)["changes"]) == len(log)
 
 
+def test_concurrent_creates_of_one_source_id_store_one_and_name_it(
+    seeded_settings: Settings,
+) -> None:
+    """Regression: a loser caught by the primary key (not the pre-check) got the generic
+    "conflicts with stored data" instead of the id it collided with."""
+    key = make_key(seeded_settings, "racer", KeyScope.admin)
+    with running_server(seeded_settings.database_url) as base:
+
+        def create(http: httpx.Client, racer: int) -> httpx.Response:
+            body = {**NEW_SOURCE, "title": f"{NEW_SOURCE['title']} (racer {racer})"}
+            return http.post("/sources", json=body, headers=bearer(key))
+
+        responses = race(base, create)
+        winner = assert_one_winner(responses, won=201, lost=409)
+        assert {r.json()["detail"] for r in responses if r.status_code == 409} == {
+            f"A source with id {STATEMENT!r} already exists."
+        }
+        stored = httpx.get(f"{base}/sources/{STATEMENT}").json()
+        assert stored["title"] == winner.json()["title"]
+        log = httpx.get(f"{base}/changes", params={"limit": 1000}).json()["items"]
+        assert [(e["action"], e["entity_id"]) for e in log if e["actor"] == "racer"] == [
+            ("create", STATEMENT)
+        ]
+
+
 def test_concurrent_patches_onto_one_natural_key_store_one_and_name_it(
     seeded_settings: Settings,
 ) -> None:
