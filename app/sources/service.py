@@ -24,10 +24,13 @@ def get_source(session: Session, *, source_id: str) -> Source:
     return source
 
 
+def _taken(source_id: str) -> Conflict:
+    return Conflict(f"A source with id {source_id!r} already exists.")
+
+
 def create_source(session: Session, *, data: SourceCreate, actor: str) -> Source:
-    taken = Conflict(f"A source with id {data.id!r} already exists.")
     if session.get(Source, data.id) is not None:
-        raise taken
+        raise _taken(data.id)
     source = Source(**data.model_dump())
     session.add(source)
     try:
@@ -42,7 +45,7 @@ def create_source(session: Session, *, data: SourceCreate, actor: str) -> Source
         )
     except IntegrityError as exc:
         # A concurrent create of the same id committed after our check: answer as the check.
-        raise taken from exc
+        raise _taken(data.id) from exc
     return source
 
 
