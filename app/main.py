@@ -100,7 +100,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web.router)
     web.mount_static(app)
     install_openapi(app)
-    # Added innermost first: CORS wraps gzip, which wraps the conditional-GET layer.
+    install_middleware(app, settings, tracker)
+    return app
+
+
+def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracker) -> None:
+    """The middleware stack, in one place. Starlette runs the last one added outermost, so
+    they are added innermost first; a request meets them bottom to top:
+
+    - response cache: hits skip everything below, yet replay its output (headers included);
+    - CORS, gzip: wrap what the cache stores, so a hit replays them;
+    - conditional GET: ETag, 304, Cache-Control, HEAD;
+    - body limit: innermost, next to the routes that read bodies.
+    """
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         ConditionalGetMiddleware,
@@ -118,7 +130,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "HEAD"],
             expose_headers=["ETag", "Link", "X-Total-Count", "Location"],
         )
-    # Outermost of ours: hits skip CORS, gzip, routing and validation, yet replay their output.
     app.state.response_cache = BoundedCache(
         max_entries=settings.cache_max_entries, max_bytes=settings.cache_max_bytes
     )
@@ -129,7 +140,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A cache hit would skip the key check that CP_REQUIRE_KEY_FOR_READS asks for.
         enabled=settings.cache_enabled and not settings.require_key_for_reads,
     )
-    return app
 
 
 def create_served_app() -> FastAPI:

@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         description="Origins allowed to GET/HEAD cross-origin (JSON list); `[]` disables CORS.",
     )
 
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses of reverse proxies whose `X-Forwarded-For` names the client "
+        '(JSON list, e.g. `["127.0.0.1"]`); `[]` trusts none and uses the peer address.',
+    )
+
     @field_validator("database_url", "database_read_url")
     @classmethod
     def _normalise_postgres_url(cls, value: str | None) -> str | None:
