@@ -22,4 +22,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
   CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)" || exit 1
 ENTRYPOINT ["./scripts/entrypoint.sh"]
-CMD ["--host", "0.0.0.0", "--port", "8000"]
+# Granian: the same limits as uvicorn's (app/serving/granian_server.py says where they differ).
+CMD ["--server", "granian", "--host", "0.0.0.0", "--port", "8000"]

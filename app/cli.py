@@ -14,18 +14,9 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from app.serving import serve
 
-    settings = get_settings()
-    uvicorn.run(
-        "app.main:create_served_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level,
-        proxy_headers=True,
-    )
+    serve(get_settings(), args.host, args.port, args.workers, args.server)
     return EXIT_OK
 
 
@@ -124,7 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
-        "serve", help="run the HTTP API with uvicorn", formatter_class=_formatter
+        "serve",
+        help="run the HTTP API (uvicorn, or Granian)",
+        formatter_class=_formatter,
+        description="Serve the API. Either server caps request headers "
+        "(CP_MAX_HEADER_BYTES), times out incomplete ones (CP_HEADER_TIMEOUT) and idle "
+        "keep-alive connections (CP_KEEPALIVE_TIMEOUT), and caps connections per worker "
+        "(CP_MAX_CONNECTIONS); the README's configuration table says how each behaves.",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
@@ -132,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default: %(default)s)")
     serve.add_argument(
         "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default="uvicorn",
+        help="HTTP server (default: %(default)s)",
     )
     serve.set_defaults(handler=_serve)
 

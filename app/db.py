@@ -14,6 +14,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import URL, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from app.db_deadline import guard_engine
 from app.settings import Settings
 
 # Stable constraint names: Alembic batch mode on SQLite needs them, and reviewers read them.
@@ -47,12 +48,25 @@ def import_models() -> None:
         importlib.import_module(module)
 
 
+# libpq: probe an idle connection after 10 s, every 2 s, drop it after 3 unanswered probes;
+# drop a connection whose sent bytes stay unacknowledged for 10 s. They end waits on a dead
+# network; a silent peer that still acknowledges is cut by app.db_deadline's watchdog.
+TCP_KEEPALIVES: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+
+
 def make_engine(settings: Settings, *, batch: bool = False) -> Engine:
     """An engine for `settings.database_url`.
 
     `batch=True` is for the seed loader and migrations: one long statement (a COPY of a
-    million rows, an index build) is their normal work, so the API's statement_timeout,
-    which guards request latency, does not apply to them, and PostgreSQL's JIT stays on.
+    million rows, an index build) is their normal work, so the API's statement_timeout and
+    client-side deadline (`CP_DB_DEADLINE`, app.db_deadline), which guard request latency,
+    do not apply to them, and PostgreSQL's JIT stays on.
     """
     url: URL = make_url(settings.database_url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
@@ -62,7 +76,10 @@ def make_engine(settings: Settings, *, batch: bool = False) -> Engine:
         kwargs["connect_args"] = {"timeout": settings.db_connect_timeout}
     else:
         kwargs["pool_timeout"] = settings.db_connect_timeout
-        kwargs["connect_args"] = {"connect_timeout": max(1, int(settings.db_connect_timeout))}
+        kwargs["connect_args"] = {
+            "connect_timeout": max(1, int(settings.db_connect_timeout)),
+            **TCP_KEEPALIVES,
+        }
         if not batch:
             # JIT compilation pays off for long analytic queries, never for these: a plan
             # costed high on poor estimates once spent 140 ms compiling a 1 ms query.
@@ -72,6 +89,8 @@ def make_engine(settings: Settings, *, batch: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
+    elif not batch:
+        guard_engine(engine, settings.db_deadline)
     return engine
 
 

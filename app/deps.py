@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, get_origin
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, TypeVar, get_origin
 
 from fastapi import Depends, Path, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.db import session_scope
+from app.http_cache import vouched_for
 from app.problems import InvalidInput, summarise
+from app.response_cache import REVISION_STATE
+
+T = TypeVar("T")
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -21,6 +26,37 @@ def get_session(request: Request) -> Iterator[Session]:
     state = request.app.state
     reading = request.method in ("GET", "HEAD")
     yield from session_scope(state.read_sessionmaker if reading else state.sessionmaker)
+
+
+def read_in_thread(request: Request, work: Callable[[Session], T]) -> Awaitable[T]:
+    """Run `work` in one read session, in one worker-thread hop.
+
+    A sync route with a generator dependency takes three hops (open, handler, close),
+    holding a pooled connection across them; under a burst the holders then wait for free
+    threads while the threads wait for connections (issue 10). Hot read routes are async
+    and call this instead: the session opens, reads and closes inside a single hop.
+    """
+
+    def run() -> T:
+        with request.app.state.read_sessionmaker() as session, session.begin():
+            return work(session)
+
+    return run_in_threadpool(run)
+
+
+async def vouched_revision(request: Request) -> int | None:
+    """The dataset revision the tracker vouches for, if reads go to the primary (a
+    replica's revision may lag the primary's): None means "ask the database"."""
+    state = request.app.state
+    if state.read_engine is not state.engine:
+        return None
+    return await vouched_for(request.scope, state.revision_tracker)
+
+
+def note_revision(request: Request, revision: int) -> None:
+    """Tell the response cache which revision the body was read at (it files the entry
+    only under that revision)."""
+    request.scope.setdefault("state", {})[REVISION_STATE] = revision
 
 
 # scope="function": the transaction commits (or fails) before the response is sent, so a

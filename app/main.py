@@ -14,14 +14,21 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import __version__, web
+from app.admission import AdmissionMiddleware
 from app.api import api_router
+from app.assessments.snapshots import PositionSnapshots
 from app.body_limit import BodySizeLimitMiddleware
 from app.cors import ProblemCORSMiddleware
 from app.db import make_engine, make_sessionmaker
+from app.db_deadline import DatabaseDeadlineMiddleware
+from app.host_check import HostCheckMiddleware
 from app.http_cache import ConditionalGetMiddleware, static_fingerprint
 from app.migrating import head_revisions
 from app.openapi import install_openapi
 from app.problems import install_problem_handlers
+from app.rate_limit import rate_limit_options
+from app.rate_limit.client_address import ClientAddressMiddleware
+from app.rate_limit.middleware import RATE_LIMIT_HEADERS, RateLimitMiddleware
 from app.response_cache import BoundedCache, ResponseCacheMiddleware
 from app.revision import PENDING_REVISION, DatabaseRevision
 from app.revision_tracker import (
@@ -30,6 +37,7 @@ from app.revision_tracker import (
     RevisionTracker,
     SqliteRevisionTracker,
 )
+from app.security_headers import SecurityHeadersMiddleware
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -90,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_engine = read_engine
     app.state.read_sessionmaker = make_sessionmaker(read_engine)
     app.state.head_revisions = head_revisions(settings)
+    app.state.snapshots = PositionSnapshots()
     tracker = make_revision_tracker(settings, DatabaseRevision(app.state.sessionmaker).read)
     app.state.revision_tracker = tracker
     # The writing process drops its cache the moment its own commit lands.
@@ -108,8 +117,16 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
     """The middleware stack, in one place. Starlette runs the last one added outermost, so
     they are added innermost first; a request meets them bottom to top:
 
+    - host check (when CP_ALLOWED_HOSTS is not `*`): outermost, refuses unknown hosts;
+    - client address (when CP_TRUSTED_PROXIES is set): `X-Forwarded-For` from those peers;
+    - rate limit (unless CP_RATE_LIMIT_ENABLED=false): counts hits too, 429 past the limit;
     - response cache: hits skip everything below, yet replay its output (headers included);
-    - CORS, gzip: wrap what the cache stores, so a hit replays them;
+    - database deadline: starts the request's CP_DB_DEADLINE budget (app.db_deadline);
+    - security headers: nosniff everywhere, CSP on the pages; stored with each entry;
+    - CORS: wraps what the cache stores (a hit replays it), and the 503s below;
+    - admission: at most CP_MAX_CONCURRENCY requests at work, a bounded queue, 503
+      `overloaded` past it or the deadline (app.admission); hits never reach it;
+    - gzip: compresses what the cache stores;
     - conditional GET: ETag, 304, Cache-Control, HEAD;
     - body limit: innermost, next to the routes that read bodies.
     """
@@ -118,18 +135,29 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
         ConditionalGetMiddleware,
         # ETags name the revision of the data the reads see: the replica's, if there is one.
         revisions=DatabaseRevision(app.state.read_sessionmaker),
+        tracker=None if settings.database_read_url else tracker,
         max_age=settings.cache_max_age,
         fingerprint=static_fingerprint(web.STATIC_DIR),
         private=settings.require_key_for_reads,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(
+        AdmissionMiddleware,
+        max_concurrency=settings.max_concurrency,
+        max_queue=settings.max_queue,
+        deadline=settings.request_deadline,
+    )
     if settings.cors_origins:
         app.add_middleware(
             ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "HEAD"],
-            expose_headers=["ETag", "Link", "X-Total-Count", "Location"],
+            expose_headers=["ETag", "Link", "X-Total-Count", "Location", *RATE_LIMIT_HEADERS],
         )
+    # Inside the cache, so stored entries carry these headers and hits replay them.
+    app.add_middleware(SecurityHeadersMiddleware)
+    # Just inside the cache (hits never touch the database): the budget counts from arrival.
+    app.add_middleware(DatabaseDeadlineMiddleware, seconds=settings.db_deadline)
     app.state.response_cache = BoundedCache(
         max_entries=settings.cache_max_entries, max_bytes=settings.cache_max_bytes
     )
@@ -140,6 +168,15 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
         # A cache hit would skip the key check that CP_REQUIRE_KEY_FOR_READS asks for.
         enabled=settings.cache_enabled and not settings.require_key_for_reads,
     )
+    if settings.rate_limit_enabled:
+        # Outermost, so cache hits are counted too (a 304 is refunded to a tenth).
+        app.add_middleware(RateLimitMiddleware, **rate_limit_options(settings))
+    if settings.trusted_proxies:
+        # Outside the limiter: it counts per client, which a trusted proxy names.
+        app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
+    if "*" not in settings.allowed_hosts:
+        # Outermost: a request for a host we do not serve costs nothing and counts nowhere.
+        app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
 
 
 def create_served_app() -> FastAPI:

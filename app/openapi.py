@@ -42,7 +42,16 @@ UNAUTHORIZED = {
     "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
     "headers": {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}},
 }
+RATE_LIMITED = {
+    "description": "Over the client's rate limit (CP_RATE_LIMIT_*); retry after `Retry-After`.",
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+    "headers": {
+        name: {"$ref": f"#/components/headers/{name}"}
+        for name in ("Retry-After", "RateLimit", "RateLimit-Policy")
+    },
+}
 NO_DATABASE = {"/healthz"}
+PROBES = {"/healthz", "/readyz"}
 FORMATS = {"application/json": "json", "text/csv": "csv", "application/x-ndjson": "ndjson"}
 # Both key scopes may write assessments: a 403 cannot happen there.
 NO_FORBIDDEN = {"createAssessment", "updateAssessment", "retractAssessment"}
@@ -54,9 +63,15 @@ HEADERS: dict[str, Any] = {
         "schema": {"type": "string"},
         "required": True,
     },
-    "Location": {"description": "Where the created resource lives.", "schema": {"type": "string"}},
+    "Location": {
+        "description": "Where the created resource lives: a path, or a URL under the "
+        "server's CP_PUBLIC_URL.",
+        "schema": {"type": "string"},
+    },
     "Link": {
-        "description": "RFC 8288 pagination links: first, prev, next, last (when paginated).",
+        "description": "RFC 8288 pagination links: first, prev, next, last (when paginated). "
+        "Relative references (resolve them against the request's URL) unless the server "
+        "sets CP_PUBLIC_URL.",
         "schema": {"type": "string"},
     },
     "X-Total-Count": {
@@ -72,6 +87,14 @@ HEADERS: dict[str, Any] = {
     "Retry-After": {
         "description": "Seconds to wait before retrying.",
         "schema": {"type": "integer"},
+    },
+    "RateLimit": {
+        "description": 'Service limit (draft-ietf-httpapi-ratelimit-headers): `"reads";r=0;t=1`.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit-Policy": {
+        "description": 'Quota policy (same draft), e.g. `"reads";q=100;w=2`.',
+        "schema": {"type": "string"},
     },
 }
 IF_MATCH = {
@@ -104,6 +127,8 @@ def _document_operations(schema: dict[str, Any]) -> None:
                 }
             if path not in NO_DATABASE | {"/readyz"}:
                 responses.setdefault("422", INVALID)
+            if path not in PROBES:
+                responses.setdefault("429", RATE_LIMITED)
             if method == "get" and "security" in operation:
                 operation["security"] = [{}, *operation["security"]]
                 responses.setdefault("401", UNAUTHORIZED)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from app.links import public_link
+
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_OFFSET = 1_000_000
@@ -49,13 +51,17 @@ PaginationDep = Annotated[Pagination, Depends(get_pagination)]
 
 
 def page_headers(request: Request, *, total: int, limit: int | None, offset: int) -> dict[str, str]:
-    """`Link` (first/prev/next/last, RFC 8288) and `X-Total-Count` for one page."""
+    """`Link` (first/prev/next/last, RFC 8288) and `X-Total-Count` for one page.
+
+    The links never name the request's `Host` (see app/links.py).
+    """
     headers = {TOTAL_COUNT_HEADER: str(total)}
     if limit is None:
         return headers
 
     def url(at: int) -> str:
-        return str(request.url.include_query_params(limit=limit, offset=max(at, 0)))
+        target = request.url.include_query_params(limit=limit, offset=max(at, 0))
+        return public_link(request, f"{target.path}?{target.query}")
 
     links = [f'<{url(0)}>; rel="first"']
     if offset > 0:

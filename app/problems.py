@@ -151,8 +151,17 @@ PROBLEM_TYPES: dict[str, str] = {
     "/problems/payload-too-large": "The request body exceeds CP_MAX_BODY_BYTES.",
     "/problems/not-acceptable": "The requested format (`format=` or `Accept`) is not offered.",
     "/problems/conflict": "The request conflicts with stored data (e.g. a duplicate).",
+    "/problems/rate-limited": "Over a rate limit (CP_RATE_LIMIT_*): retry after `Retry-After` s.",
     "/problems/service-unavailable": "The database is unreachable or not migrated.",
+    "/problems/overloaded": "Too many requests in progress, or none answered within "
+    "CP_REQUEST_DEADLINE: retry after `Retry-After` s.",
+    "/problems/headers-too-large": "The request line and headers exceed CP_MAX_HEADER_BYTES.",
+    "/problems/request-timeout": "The request headers did not arrive within CP_HEADER_TIMEOUT.",
+    "/problems/too-many-connections": "The worker has CP_MAX_CONNECTIONS open: retry later.",
     "/problems/internal-error": "An unexpected error; details are only in the server log.",
+    "/problems/invalid-host": "The `Host` header names a host not in CP_ALLOWED_HOSTS.",
+    "/problems/bad-gateway": "The proxy in front (deploy/nginx.conf.template) got no answer "
+    "from an API instance.",
     "about:blank": "A plain HTTP error (unknown route, method not allowed, ...).",
 }
 

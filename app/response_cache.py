@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.http_cache import NO_STORE_PATHS, matches_etag
+from app.http_cache import NO_STORE_PATHS, matches_etag, vouched_for
 from app.revision_tracker import RevisionTracker
 
 REVISION_STATE = "cp.revision"
@@ -111,7 +111,7 @@ class ResponseCacheMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        revision = await self.tracker.current()
+        revision = await vouched_for(scope, self.tracker)
         if revision is None:
             await self.app(scope, receive, send)
             return

@@ -6,6 +6,13 @@ database learns of a commit within milliseconds. SQLite: a stat of the database 
 files tells whether anything was committed since the revision was last read. Whenever a
 tracker cannot vouch for its value it returns None, and callers take the slow, always-fresh
 path instead.
+
+A listener that only waits for notifications cannot tell a quiet database from a silent
+one, so it sends a heartbeat (`SELECT 1`) every HEARTBEAT_INTERVAL seconds; one unanswered
+for HEARTBEAT_TIMEOUT seconds gets its connection cut (app.db_deadline's watchdog), and the
+tracker stops vouching until it has reconnected and re-read the revision: a silent
+connection is noticed within HEARTBEAT_INTERVAL + HEARTBEAT_TIMEOUT + the watchdog's tick
+(3.1 s).
 """
 
 from __future__ import annotations
@@ -13,16 +20,24 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 from starlette.concurrency import run_in_threadpool
 
+from app.db import TCP_KEEPALIVES
+from app.db_deadline import WATCHDOG
 from app.revision import REVISION_CHANNEL
 
 logger = logging.getLogger("app.revision_tracker")
+
+HEARTBEAT_INTERVAL = 1.0
+HEARTBEAT_TIMEOUT = 2.0
+RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0)  # then 4 s between attempts
 
 
 class RevisionTracker(Protocol):
@@ -83,7 +98,7 @@ class SqliteRevisionTracker:
 class PostgresRevisionTracker:
     def __init__(self, database_url: str, read_revision: Callable[[], int]) -> None:
         url = make_url(database_url).set(drivername="postgresql")
-        self._conninfo = url.render_as_string(hide_password=False)
+        self._conninfo = make_conninfo(url.render_as_string(hide_password=False), **TCP_KEEPALIVES)
         self._read = read_revision
         self._revision = 0
         self._healthy = False
@@ -112,24 +127,43 @@ class PostgresRevisionTracker:
             self._revision = max(self._revision, revision)
 
     def _listen(self) -> None:
+        failures = 0
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
-                    conn.execute(f"LISTEN {REVISION_CHANNEL}")
+                    self._heartbeat(conn, "LISTEN " + REVISION_CHANNEL)
                     # Listening before reading: no commit can fall between the two.
                     self.observe(self._read())
                     self._healthy = True
                     self._ready.set()
+                    if failures:
+                        logger.info("revision listener is back: the cache is trusted again")
+                    failures = 0
                     while not self._stopping.is_set():
-                        for notify in conn.notifies(timeout=1.0):
+                        # Notifications that arrive during the heartbeat wait in psycopg's
+                        # backlog for the next notifies() call: none is lost.
+                        for notify in conn.notifies(timeout=HEARTBEAT_INTERVAL):
                             if notify.payload.isdigit():
                                 self.observe(int(notify.payload))
+                        self._heartbeat(conn, "SELECT 1")
             except Exception as exc:
-                if not self._stopping.is_set():
+                if not self._stopping.is_set() and failures == 0:  # once per outage
                     logger.warning(
-                        "revision listener lost its connection: %s", exc.__class__.__name__
+                        "revision listener lost its connection (%s): the cache is not "
+                        "trusted until it is back",
+                        exc.__class__.__name__,
                     )
+                failures += 1
             finally:
                 self._healthy = False
             self._ready.set()  # never hold start-up hostage to an unreachable database
-            self._stopping.wait(1.0)
+            self._stopping.wait(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS)) - 1])
+
+    @staticmethod
+    def _heartbeat(conn: psycopg.Connection[Any], statement: str) -> None:
+        """Run `statement`; a database silent for HEARTBEAT_TIMEOUT gets the socket cut."""
+        token = WATCHDOG.arm(conn, time.monotonic() + HEARTBEAT_TIMEOUT)
+        try:
+            conn.execute(statement)
+        finally:
+            WATCHDOG.disarm(token)

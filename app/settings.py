@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,11 @@ class Settings(BaseSettings):
         default=Path("seeds"), description="Default folder read by `country-positions seed`."
     )
     log_level: str = Field(default="info", description="uvicorn/app log level.")
+    access_log: bool = Field(
+        default=True,
+        description="Log every request (uvicorn's or Granian's access log). Off, either "
+        "server answers cached reads over twice as fast (`python -m bench.servers`).",
+    )
     cache_max_age: int = Field(
         default=60,
         ge=0,
@@ -57,6 +63,31 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         default=65_536, ge=1, description="Largest request body accepted; larger gets 413."
+    )
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1024,
+        description="Largest request line + headers, in bytes; larger gets 431 and the "
+        "connection is closed (Granian: at least 8192).",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Seconds (at most 60) a connection may take to send a request's "
+        "headers; then it is closed (uvicorn answers 408 first if some bytes came).",
+    )
+    keepalive_timeout: int = Field(
+        default=5,
+        ge=0,
+        description="Seconds an idle keep-alive connection stays open (uvicorn; Granian "
+        "closes idle ones after CP_HEADER_TIMEOUT, and 0 turns keep-alive off).",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections per worker process. Beyond it uvicorn answers 503 "
+        "(`Retry-After`, connection closed); Granian queues new ones until one closes.",
     )
     cache_enabled: bool = Field(
         default=True, description="Answer repeated GETs from memory until the data changes."
@@ -71,11 +102,77 @@ class Settings(BaseSettings):
         default=["*"],
         description="Origins allowed to GET/HEAD cross-origin (JSON list); `[]` disables CORS.",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Public base URL (e.g. `https://api.example.org`): pagination links are "
+        "absolute under it. Unset, they are relative references; never built from `Host`.",
+    )
+    allowed_hosts: list[str] = Field(
+        default=["*"],
+        description='`Host` names served (JSON list; `"*.example.org"` matches subdomains); '
+        "any other gets 400. `/healthz` and `/readyz` answer any `Host`.",
+    )
 
+    request_deadline: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds within which every request is answered: 200, or a 503 problem "
+        "(overloaded, or database unreachable) with `Retry-After`.",
+    )
+    db_deadline: float = Field(
+        default=4.0,
+        gt=0,
+        description="Seconds a silent PostgreSQL may keep a request waiting (from its arrival "
+        "until its response starts; any one database round trip outside a request too) before "
+        "the connection is cut and the request answered 503; keep it about 1 s below "
+        "CP_REQUEST_DEADLINE (`seed` and `migrate` run without it).",
+    )
+    max_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Requests that reach the database at once, per worker process; more wait "
+        "in a queue. Kept below the connection pool (15) and the thread pool (40).",
+    )
+    max_queue: int = Field(
+        default=256,
+        ge=0,
+        description="Requests that may wait for a free slot, per worker; beyond it (or after "
+        "waiting half of CP_REQUEST_DEADLINE) they get a 503 `overloaded` problem at once.",
+    )
     trusted_proxies: list[str] = Field(
         default=[],
         description="Addresses of reverse proxies whose `X-Forwarded-For` names the client "
         '(JSON list, e.g. `["127.0.0.1"]`); `[]` trusts none and uses the peer address.',
+    )
+    rate_limit_enabled: bool = Field(
+        default=True, description="Rate-limit requests per client (429 over the limit)."
+    )
+    rate_limit_reads_per_second: float = Field(
+        default=50.0, gt=0, description="GET/HEAD requests per second per client address."
+    )
+    rate_limit_read_burst: int = Field(
+        default=100, ge=1, description="GET/HEAD requests a client address may send at once."
+    )
+    rate_limit_writes_per_second: float = Field(
+        default=10.0,
+        gt=0,
+        description="Writes per second per API key (per client address without a key).",
+    )
+    rate_limit_write_burst: int = Field(
+        default=50, ge=1, description="Writes an API key (or keyless address) may send at once."
+    )
+    rate_limit_max_clients: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most clients the in-process limiter tracks (least recently seen go first).",
+    )
+    rate_limit_prefix: str = Field(
+        default="cp:rl:", description="Prefix of the limiter's Redis keys."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Keep rate-limit buckets in Redis (e.g. `redis://127.0.0.1:6379/0`), "
+        "shared by every instance; unset keeps them in process.",
     )
 
     @field_validator("database_url", "database_read_url")
@@ -88,6 +185,19 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        """An http(s) origin plus an optional path prefix, kept without its trailing slash."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or a fragment")
+        return value.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -27,6 +27,9 @@ from app.settings import Settings
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 BACKENDS = ("sqlite", "postgres")
+# Every test's requests come from one address (or one key): the suite's apps and servers run
+# unlimited, and tests/load/test_rate_limit.py turns the limiter on where it tests it.
+os.environ.setdefault("CP_RATE_LIMIT_ENABLED", "false")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,7 +44,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--backend")
-        backends = list(BACKENDS) if chosen == "all" else [chosen]
+        backends: list[object] = list(BACKENDS) if chosen == "all" else [chosen]
+        if metafunc.definition.get_closest_marker("postgres_only"):
+            skip = pytest.mark.skip(reason="postgres_only: exercises PostgreSQL behaviour")
+            backends = [pytest.param(b, marks=skip) if b != "postgres" else b for b in backends]
         metafunc.parametrize("backend", backends, scope="session")
 
 

@@ -3,9 +3,9 @@ the same entrypoint commands they run."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,9 +33,28 @@ def test_compose_runs_setup_once_then_replicas_behind_a_balancer() -> None:
     assert api["environment"]["CP_SKIP_SETUP"] == "1"
     assert api["deploy"]["replicas"] >= 2
     assert api["depends_on"]["setup"]["condition"] == "service_completed_successfully"
-    assert "8000:8000" in services["lb"]["ports"]
-    nginx = Path(ROOT / services["lb"]["volumes"][0].split(":")[0])
-    assert "server api:8000" in nginx.read_text()
+    lb = services["lb"]
+    assert "8000:8000" in lb["ports"]
+    template, target = lb["volumes"][0].split(":")[:2]
+    # The image renders /etc/nginx/templates/X.template to $NGINX_ENVSUBST_OUTPUT_DIR/X.
+    assert target == "/etc/nginx/templates/nginx.conf.template"
+    assert lb["environment"]["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"
+    assert lb["environment"]["API_UPSTREAM"] == "api:8000"
+    text = (ROOT / template).read_text()
+    # envsubst fills in every variable compose sets; nginx's own are lower case, never set.
+    templated = set(re.findall(r"\$\{(\w+)\}", text))
+    assert templated == {"NGINX_LISTEN", "API_UPSTREAM"} <= set(lb["environment"])
+    assert not [name for name in re.findall(r"\$(\w+)", text) if not name.islower()]
+
+
+def test_api_behind_the_balancer_trusts_only_its_network() -> None:
+    compose: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    environment = compose["services"]["api"]["environment"]
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert json.loads(environment["CP_TRUSTED_PROXIES"]) == [subnet]
+    # `docker compose up` is reached as localhost:8000 or 127.0.0.1:8000.
+    allowed = Settings(allowed_hosts=json.loads(environment["CP_ALLOWED_HOSTS"])).allowed_hosts
+    assert {"localhost", "127.0.0.1"} <= set(allowed)
 
 
 def test_entrypoint_serves_only_when_setup_is_skipped(seeded_settings: Settings) -> None:

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api_keys import service
 from app.api_keys.models import ApiKey
-from app.deps import SessionDep
+from app.deps import SessionDep, read_in_thread
 from app.problems import Forbidden, Unauthorized
 from app.vocabulary import KeyScope
 
@@ -44,10 +44,14 @@ def require_scope(scope: KeyScope) -> Callable[..., ApiKey]:
     return dependency
 
 
-def require_read_access(request: Request, session: SessionDep, credentials: CredentialsDep) -> None:
-    """Reads are public unless CP_REQUIRE_KEY_FOR_READS is set; then any valid key reads."""
+async def require_read_access(request: Request, credentials: CredentialsDep) -> None:
+    """Reads are public unless CP_REQUIRE_KEY_FOR_READS is set; then any valid key reads.
+
+    Async, and without a session unless a key is needed: every data route runs this, and
+    a session dependency here cost each public read three thread hops (issue 10).
+    """
     if request.app.state.settings.require_key_for_reads:
-        _authenticate(session, credentials)
+        await read_in_thread(request, lambda session: _authenticate(session, credentials))
 
 
 WriterDep = Annotated[ApiKey, Depends(require_scope(KeyScope.write))]

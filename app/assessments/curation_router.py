@@ -14,6 +14,7 @@ from app.changes import service as changes_service
 from app.changes.schemas import ChangeRead
 from app.concurrency import require_if_match, resource_etag
 from app.deps import SessionDep
+from app.links import public_link
 from app.problems import Problem
 from app.schemas import MAX_ID, NO_NUL
 
@@ -52,7 +53,11 @@ def _read(response: Response, assessment: Assessment) -> AssessmentRead:
     responses=_problems(401, 403, 409, 413),
 )
 def create_assessment(
-    data: AssessmentCreate, session: SessionDep, key: WriterDep, response: Response
+    data: AssessmentCreate,
+    session: SessionDep,
+    key: WriterDep,
+    request: Request,
+    response: Response,
 ) -> AssessmentRead:
     """Record what a source says of a country in a category (needs a `write` key).
 
@@ -61,7 +66,7 @@ def create_assessment(
     Positions reflect it at once.
     """
     assessment = curation.create_assessment(session, data=data, actor=key.name)
-    response.headers["Location"] = f"/assessments/{assessment.id}"
+    response.headers["Location"] = public_link(request, f"/assessments/{assessment.id}")
     return _read(response, assessment)
 
 

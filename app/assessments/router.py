@@ -24,11 +24,17 @@ from app.assessments.schemas import (
     PositionStats,
     ValueCounts,
 )
+from app.assessments.snapshots import (
+    CountryEntry,
+    PositionSnapshots,
+    Rendered,
+    country_positions_json,
+)
 from app.countries import service as countries_service
 from app.countries.models import Country
 from app.countries.schemas import CountryPage, CountryRead
-from app.deps import CountryCodePath, SessionDep
-from app.formats import Format, FormatQuery, negotiate, stream_csv, stream_ndjson
+from app.deps import CountryCodePath, SessionDep, note_revision, read_in_thread, vouched_revision
+from app.formats import MEDIA_TYPES, Format, FormatQuery, negotiate, stream_csv, stream_ndjson
 from app.pagination import PaginationDep, page_headers
 from app.problems import InvalidInput, Problem
 from app.schemas import NO_NUL, SOURCE_ID_PATTERN, iso_date_text
@@ -140,10 +146,8 @@ def _position_filter(
         Format.csv, Format.ndjson, not_found="Unknown source.", csv_header=POSITION_COLUMNS
     ),
 )
-def list_positions(
+async def list_positions(
     request: Request,
-    response: Response,
-    session: SessionDep,
     page: PaginationDep,
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
@@ -157,7 +161,7 @@ def list_positions(
         ),
     ] = None,
     format: FormatQuery = None,
-) -> Any:
+) -> Response:
     """One row per country, ordered by name, with its four positions and their provenance.
 
     Same rule and parameters as `GET /countries/{code}/positions`, plus filters. JSON is
@@ -168,31 +172,52 @@ def list_positions(
     """
     fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
     limit = page.limit_for(export=fmt is not Format.json)
-    rows, total = service.search_country_positions(
-        session,
-        position_filter=_position_filter(category, value, reported),
-        as_of=as_of,
-        source_id=source,
-        limit=limit,
-        offset=page.offset,
-    )
+    position_filter = _position_filter(category, value, reported)
+    chart = await _chart(request, as_of, source)
+    if position_filter.active:
+        chart = [(c, r) for c, r in chart if position_filter.matches_values(r.values)]
+    total = len(chart)
+    rows = chart[page.offset : None if limit is None else page.offset + limit]
     headers = page_headers(request, total=total, limit=limit, offset=page.offset)
     if fmt is Format.csv:
 
         def csv_rows() -> Iterator[list[str]]:
-            for country, positions in rows:
-                disputed = " ".join(p.category.value for p in positions if p.disputed)
-                values = [p.value.value for p in positions]
+            for country, rendered in rows:
+                disputed = " ".join(
+                    key.value
+                    for key, flag in zip(CategoryKey, rendered.disputed, strict=True)
+                    if flag
+                )
+                values = [v.value for v in rendered.values]
                 yield [country.code, country.alpha3, country.name, *values, disputed]
 
         return stream_csv(POSITION_COLUMNS, csv_rows(), filename="positions.csv", headers=headers)
-    items = (_country_positions(c, p, as_of, source) for c, p in rows)
+    items = [country_positions_json(c, as_of, source, r) for c, r in rows]
     if fmt is Format.ndjson:
-        return stream_ndjson(items, headers=headers)
-    response.headers.update(headers)
-    return CountryPositionsPage(
-        items=list(items), total=total, limit=limit or 0, offset=page.offset
+        return Response(
+            b"".join(item + b"\n" for item in items),
+            media_type=MEDIA_TYPES[Format.ndjson],
+            headers=headers,
+        )
+    envelope = f'],"total":{total},"limit":{limit or 0},"offset":{page.offset}}}'
+    body = b'{"items":[' + b",".join(items) + envelope.encode()
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def _chart(
+    request: Request, as_of: date | None, source: str | None
+) -> list[tuple[CountryEntry, Rendered]]:
+    """Every country with its positions: from memory when the revision is vouched for and
+    every country's entry is held, else in one thread hop."""
+    snapshots: PositionSnapshots = request.app.state.snapshots
+    held = snapshots.peek_chart(await vouched_revision(request), as_of, source)
+    if held is not None:
+        return held
+    revision, chart = await read_in_thread(
+        request, lambda session: snapshots.chart(session, as_of, source)
     )
+    note_revision(request, revision)
+    return chart
 
 
 @router.get(
@@ -202,24 +227,26 @@ def list_positions(
     summary="Count countries per value",
     responses=_responses(not_found="Unknown source."),
 )
-def get_stats(
-    session: SessionDep, as_of: AsOfQuery = None, source: SourceQuery = None
+async def get_stats(
+    request: Request, as_of: AsOfQuery = None, source: SourceQuery = None
 ) -> PositionStats:
     """For each category, how many countries read `yes`, `no`, `decreasing` and `unknown`.
 
     The four counts of a category add up to the number of countries in the catalogue.
     """
-    counts, countries = service.count_positions(session, as_of=as_of, source_id=source)
+    chart = await _chart(request, as_of, source)
     return PositionStats(
         as_of=as_of,
         source=source,
-        countries=countries,
+        countries=len(chart),
         categories=[
             CategoryStats(
                 category=key,
-                counts=ValueCounts(**{v.value: counts[key][v] for v in PositionValue}),
+                counts=ValueCounts(
+                    **{v.value: sum(r.values[i] is v for _, r in chart) for v in PositionValue}
+                ),
             )
-            for key in CategoryKey
+            for i, key in enumerate(CategoryKey)
         ],
     )
 
@@ -302,12 +329,12 @@ def list_countries(
     summary="Get a country's positions",
     responses=_responses(not_found="Unknown country or source."),
 )
-def list_country_positions(
+async def list_country_positions(
+    request: Request,
     code: CountryCodePath,
-    session: SessionDep,
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
-) -> CountryPositions:
+) -> Response:
     """The country's position in each of the four categories, in chart order.
 
     A position is derived, never stored: for each category, take each source's most
@@ -317,11 +344,14 @@ def list_country_positions(
     `unknown` ("not reported"), which is never the same as `no`. Pass `source` for a
     single source's view.
     """
-    country = countries_service.get_country(session, code=code)
-    positions = service.get_positions(
-        session, country_code=country.code, as_of=as_of, source_id=source
-    )
-    return _country_positions(country, positions, as_of, source)
+    snapshots: PositionSnapshots = request.app.state.snapshots
+    body = snapshots.peek_country(await vouched_revision(request), code, as_of, source)
+    if body is None:
+        revision, body = await read_in_thread(
+            request, lambda session: snapshots.country(session, code, as_of, source)
+        )
+        note_revision(request, revision)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

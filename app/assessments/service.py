@@ -34,12 +34,18 @@ class PositionFilter:
         return self.category is not None or self.reported is not None
 
     def matches(self, positions: Sequence[Position]) -> bool:
-        if self.category is not None and self.value is not None:
-            current = next(p.value for p in positions if p.category == self.category)
-            if current != self.value:
-                return False
+        return self.matches_values([p.value for p in positions])
+
+    def matches_values(self, values: Sequence[PositionValue]) -> bool:
+        """`values`: one per category, in chart order."""
+        if (
+            self.category is not None
+            and self.value is not None
+            and values[list(CategoryKey).index(self.category)] != self.value
+        ):
+            return False
         if self.reported is not None:
-            has_value = any(p.value != PositionValue.unknown for p in positions)
+            has_value = any(v != PositionValue.unknown for v in values)
             if has_value != self.reported:
                 return False
         return True

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Request, Response
 from app.api_keys.security import AdminDep
 from app.concurrency import require_if_match, resource_etag
 from app.deps import SessionDep
+from app.links import public_link
 from app.problems import Problem
 from app.schemas import SOURCE_ID_PATTERN
 from app.sources import service
@@ -64,11 +65,11 @@ def _with_etag(response: Response, source: Source) -> SourceRead:
     },
 )
 def create_source(
-    data: SourceCreate, session: SessionDep, key: AdminDep, response: Response
+    data: SourceCreate, session: SessionDep, key: AdminDep, request: Request, response: Response
 ) -> SourceRead:
     """Record a source (needs an `admin` key). The change is logged under the key's name."""
     source = service.create_source(session, data=data, actor=key.name)
-    response.headers["Location"] = f"/sources/{source.id}"
+    response.headers["Location"] = public_link(request, f"/sources/{source.id}")
     return _with_etag(response, source)
 
 

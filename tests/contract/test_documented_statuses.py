@@ -138,8 +138,24 @@ READ_OPERATIONS = (
     "listSources",
 )
 
+RATE_LIMITED_ELSEWHERE = (
+    "the suite's servers run with CP_RATE_LIMIT_ENABLED=false (tests/conftest.py); "
+    "429 is reached in tests/load/test_rate_limit.py, for reads and writes alike"
+)
+WRITE_OPERATIONS = (
+    "createAssessment",
+    "retractAssessment",
+    "updateAssessment",
+    "createSource",
+    "updateSource",
+)
+
 STATUSES: dict[tuple[str, str], Probe | str] = {
     **{(operation, "401"): READS_NEED_A_KEY_ONLY_WHEN_CONFIGURED for operation in READ_OPERATIONS},
+    **{
+        (operation, "429"): RATE_LIMITED_ELSEWHERE
+        for operation in READ_OPERATIONS + WRITE_OPERATIONS
+    },
     # POST /assessments
     ("createAssessment", "201"): lambda api: api.up.post(
         "/assessments", json=api.assessment_body(), headers=api.bearer(api.writer)

@@ -1,0 +1,149 @@
+"""Admission control: a bounded number of requests at work, a bounded queue, a deadline.
+
+Without it a burst of cache misses stalls the process: every request takes a worker thread
+and waits for a pooled connection held by requests that need a free thread to give it
+back, so nothing finishes and even `/healthz` queues behind them (issue 10). Here at most
+`max_concurrency` requests (fewer than the connection pool and the thread pool) run past
+this layer at once; up to `max_queue` more wait in arrival order, each for at most half the
+request deadline. Anything beyond is answered at once with a 503 `overloaded` problem and
+`Retry-After`, so a client hears back within the deadline either way, and the process
+recovers the moment the burst ends. A request admitted but not answered by the deadline
+(a slow database) gets the same 503; its worker finishes in the background and keeps its
+slot until then, so the bound holds.
+
+The layer sits inside the response cache: cache hits never queue behind misses. Probes and
+static files are not admitted here at all: `/healthz` must answer throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections import deque
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.problems import problem_response
+
+logger = logging.getLogger("app.admission")
+
+OVERLOADED = "/problems/overloaded"
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/", "/docs", "/redoc", "/openapi.json"})
+EXEMPT_PREFIXES = ("/static/",)
+
+
+class Gate:
+    """`limit` slots and a FIFO of at most `queue` waiters, on one event loop."""
+
+    def __init__(self, *, limit: int, queue: int) -> None:
+        self.limit = limit
+        self.queue = queue
+        self.in_use = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self.shed = 0
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def acquire(self, timeout: float) -> bool:
+        """Take a slot, waiting at most `timeout` s in line; False if none came."""
+        if self.in_use < self.limit and not self._waiters:
+            self.in_use += 1
+            return True
+        if len(self._waiters) >= self.queue or timeout <= 0:
+            return False
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            self._give_up(waiter)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return False
+        return True
+
+    def _give_up(self, waiter: asyncio.Future[None]) -> None:
+        if waiter.done() and not waiter.cancelled():
+            self.release()  # handed a slot just as we gave up: pass it on
+        else:
+            waiter.cancel()
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+
+    def release(self) -> None:
+        """Hand the slot to the longest waiter still waiting, or free it."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.in_use -= 1
+
+
+class AdmissionMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, max_concurrency: int, max_queue: int, deadline: float
+    ) -> None:
+        self.app = app
+        self.gate = Gate(limit=max_concurrency, queue=max_queue)
+        self.deadline = deadline
+        self.retry_after = str(max(1, math.ceil(deadline / 5)))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        arrived = time.monotonic()
+        if not await self.gate.acquire(self.deadline / 2):
+            self.gate.shed += 1
+            await self._overloaded(scope, receive, send, "Too many requests are in progress.")
+            return
+        started = False
+        abandoned = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if abandoned:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, receive, guarded))
+        task.add_done_callback(lambda _: self.gate.release())
+        remaining = self.deadline - (time.monotonic() - arrived)
+        done, _ = await asyncio.wait({task}, timeout=max(remaining, 0.0))
+        if done:
+            task.result()  # re-raise what the app raised
+            return
+        if started:
+            await task  # already answering (e.g. a long export): let it finish
+            return
+        abandoned = True
+        task.add_done_callback(_log_late_failure)
+        logger.warning("request to %s not answered within %.1f s: 503", path, self.deadline)
+        await self._overloaded(
+            scope, receive, send, f"The request could not be answered within {self.deadline:g} s."
+        )
+
+    async def _overloaded(self, scope: Scope, receive: Receive, send: Send, detail: str) -> None:
+        response = problem_response(
+            Request(scope),
+            status=503,
+            type_=OVERLOADED,
+            title="Overloaded",
+            detail=f"{detail} Retry after the number of seconds in Retry-After.",
+            headers={"Retry-After": self.retry_after, "Cache-Control": "no-store"},
+        )
+        await response(scope, receive, send)
+
+
+def _log_late_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("an abandoned request failed late: %r", task.exception())

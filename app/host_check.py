@@ -1,0 +1,89 @@
+"""Refuse requests for a `Host` this deployment does not serve (CP_ALLOWED_HOSTS).
+
+Nothing the API renders depends on `Host` any more (see app/links.py); this is the second
+line: a request addressed to a name we do not own gets a 400 problem+json before anything
+else runs (Starlette's TrustedHostMiddleware answers in plain text, outside the one error
+shape). The probes are exempt: orchestrators address them by container IP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.problems import PROBLEM_MEDIA_TYPE
+from app.security_headers import NOSNIFF
+
+INVALID_HOST = "/problems/invalid-host"
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def host_name(host: str) -> str:
+    """The name in a `Host` value, without its port: `[::1]:8000` -> `::1`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class HostPatterns:
+    """Exact names, and `*.example.org` for any subdomain of example.org; `*` for any."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        cleaned = [p.strip().lower() for p in patterns]
+        self.any = "*" in cleaned
+        self.exact = frozenset(p for p in cleaned if not p.startswith("*"))
+        self.suffixes = tuple(p[1:] for p in cleaned if p.startswith("*."))
+
+    def allows(self, host: str) -> bool:
+        if self.any:
+            return True
+        name = host_name(host)
+        return name in self.exact or (bool(name) and name.endswith(self.suffixes))
+
+
+class HostCheckMiddleware:
+    def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]) -> None:
+        self.app = app
+        self.patterns = HostPatterns(allowed_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
+            await self.app(scope, receive, send)
+            return
+        host = ""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value.decode("latin-1")
+                break
+        if self.patterns.allows(host):
+            await self.app(scope, receive, send)
+            return
+        await _refuse(scope, send)
+
+
+async def _refuse(scope: Scope, send: Send) -> None:
+    # The detail does not echo the Host: it is attacker-chosen text.
+    body = json.dumps(
+        {
+            "type": INVALID_HOST,
+            "title": "Invalid Host",
+            "status": 400,
+            "detail": "This server does not serve the host named in the request's Host header.",
+            "instance": scope["path"],
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                NOSNIFF,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
