@@ -55,9 +55,13 @@ def _unavailable(reason: str) -> NoReturn:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, shared by every browser test of the session."""
+    """Debian's Chromium, headless, shared by this module's tests.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it lives, and later tests that call asyncio.run() would fail.
+    """
     if PLAYWRIGHT_MISSING:
         _unavailable(PLAYWRIGHT_MISSING)
     if not os.access(CHROMIUM, os.X_OK):

@@ -1,0 +1,136 @@
+"""Positions kept per canonical date (app/assessments/snapshots.py) read exactly what a
+fresh derivation reads: for any `as_of`, before and after writes, per source, and with
+the memo warm or cold (issue 10, "fast misses")."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import httpx
+from fastapi.testclient import TestClient
+
+from app.assessments.snapshots import PositionSnapshots
+from app.db import make_engine, make_sessionmaker
+from app.main import create_app
+from app.settings import Settings
+from app.vocabulary import KeyScope
+from tests.curation.conftest import bearer, make_key
+
+CHART = "us-europe-response-chart-2023"
+
+
+def _fresh(reference: TestClient, path: str) -> httpx.Response:
+    """The same request to an app with an empty memo and no response cache."""
+    reference.app.state.snapshots = PositionSnapshots()  # type: ignore[attr-defined]
+    response: httpx.Response = reference.get(path)
+    return response
+
+
+def test_any_as_of_reads_what_a_fresh_app_reads(seeded_settings: Settings) -> None:
+    rng = random.Random(10)
+    dates = [date(2023, 3, 2), date(2023, 3, 1), date(2023, 3, 3), date(1999, 1, 1)]
+    dates += [date(2022, 1, 1) + timedelta(days=rng.randrange(900)) for _ in range(12)]
+    paths = []
+    for day in dates:
+        for code in ("RS", "srb", "AT", "DE"):
+            paths.append(f"/countries/{code}/positions?as_of={day.isoformat()}")
+        paths.append(f"/positions?as_of={day.isoformat()}&limit=500")
+        paths.append(f"/positions?as_of={day.isoformat()}&source={CHART}&format=csv")
+        paths.append(f"/stats?as_of={day.isoformat()}")
+    uncached = seeded_settings.model_copy(update={"cache_enabled": False})
+    with (
+        TestClient(create_app(seeded_settings)) as client,
+        TestClient(create_app(uncached)) as reference,
+    ):
+        for _ in range(2):  # cold, then warm
+            for path in paths:
+                served = client.get(path)
+                assert served.status_code == 200, path
+                assert served.content == _fresh(reference, path).content, path
+
+
+def test_before_any_assessment_every_position_is_unknown(client: TestClient) -> None:
+    body = client.get("/countries/RS/positions?as_of=1990-05-05").json()
+    assert body["as_of"] == "1990-05-05"
+    assert [p["value"] for p in body["positions"]] == ["unknown"] * 4
+    assert all(p["assessments"] == [] for p in body["positions"])
+
+
+def test_the_requested_as_of_is_echoed_even_when_the_entry_is_shared(client: TestClient) -> None:
+    first = client.get("/countries/RS/positions?as_of=2024-01-01").json()
+    second = client.get("/countries/RS/positions?as_of=2025-06-30").json()
+    assert first["as_of"] == "2024-01-01" and second["as_of"] == "2025-06-30"
+    assert first["positions"] == second["positions"]
+
+
+def test_a_write_on_a_new_date_is_seen_by_every_as_of_after_it(
+    seeded_settings: Settings,
+) -> None:
+    with TestClient(create_app(seeded_settings)) as client:
+        before = client.get("/countries/DE/positions?as_of=2025-01-01").json()
+        assert before["positions"][0]["value"] == "unknown"
+        created = client.post(
+            "/assessments",
+            headers=bearer(make_key(seeded_settings, "snapshots", KeyScope.write)),
+            json={
+                "country": "DE",
+                "category": "training",
+                "value": "yes",
+                "source": CHART,
+                "as_of": "2024-06-01",
+                "evidence": "A test assessment on a date no other assessment has.",
+            },
+        )
+        assert created.status_code == 201, created.text
+        for day, expected in (
+            ("2024-05-31", "unknown"),
+            ("2024-06-01", "yes"),
+            ("2025-01-01", "yes"),
+        ):
+            body = client.get(f"/countries/DE/positions?as_of={day}").json()
+            assert body["positions"][0]["value"] == expected, day
+        assert client.get("/countries/DE/positions").json()["positions"][0]["value"] == "yes"
+
+
+def test_unknown_country_and_source_are_404_problems(client: TestClient) -> None:
+    for path in (
+        "/countries/ZZ/positions?as_of=2024-01-01",
+        "/countries/RS/positions?source=no-such-source",
+        "/positions?source=no-such-source",
+        "/stats?source=no-such-source",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_older_revision_never_replaces_a_newer_view(seeded_settings: Settings) -> None:
+    snapshots = PositionSnapshots()
+    engine = make_engine(seeded_settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            revision, _ = snapshots.country(session, "RS", None, None)
+        newer = snapshots.view(revision + 1)
+        older = snapshots.view(revision)
+        assert older is not newer and snapshots.view(revision + 1) is newer
+        assert snapshots.peek_country(revision, "RS", None, None) is None
+    finally:
+        engine.dispose()
+
+
+def test_the_memo_is_bounded(seeded_settings: Settings) -> None:
+    snapshots = PositionSnapshots(max_entries=3)
+    engine = make_engine(seeded_settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            for code in ("RS", "AT", "MT", "DE", "FR"):
+                revision, _ = snapshots.country(session, code, None, None)
+        held = [
+            code
+            for code in ("RS", "AT", "MT", "DE", "FR")
+            if snapshots.peek_country(revision, code, None, None) is not None
+        ]
+        assert held == ["MT", "DE", "FR"]
+    finally:
+        engine.dispose()
