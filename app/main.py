@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app import __version__, web
 from app.admission import AdmissionMiddleware
 from app.api import api_router
+from app.assessments.fast_lane import PositionsFastLane
 from app.assessments.snapshots import PositionSnapshots
 from app.body_limit import BodySizeLimitMiddleware
 from app.cors import ProblemCORSMiddleware
@@ -30,8 +31,9 @@ from app.rate_limit import rate_limit_options
 from app.rate_limit.client_address import ClientAddressMiddleware
 from app.rate_limit.middleware import RATE_LIMIT_HEADERS, RateLimitMiddleware
 from app.response_cache import BoundedCache, ResponseCacheMiddleware
-from app.revision import PENDING_REVISION, DatabaseRevision
+from app.revision import PENDING_REVISION
 from app.revision_tracker import (
+    DatabaseRevision,
     NoTracker,
     PostgresRevisionTracker,
     RevisionTracker,
@@ -128,8 +130,15 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
       `overloaded` past it or the deadline (app.admission); hits never reach it;
     - gzip: compresses what the cache stores;
     - conditional GET: ETag, 304, Cache-Control, HEAD;
-    - body limit: innermost, next to the routes that read bodies.
+    - body limit: next to the routes that read bodies;
+    - positions fast lane: innermost, answers a country's already derived positions
+      without routing, exactly as the route would (app.assessments.fast_lane).
     """
+    app.add_middleware(
+        PositionsFastLane,
+        snapshots=app.state.snapshots,
+        tracker=None if settings.database_read_url or settings.require_key_for_reads else tracker,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         ConditionalGetMiddleware,

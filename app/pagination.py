@@ -28,7 +28,7 @@ class Pagination:
         return None if export else DEFAULT_PAGE_SIZE
 
 
-def get_pagination(
+async def get_pagination(
     limit: Annotated[
         int | None,
         Query(
@@ -44,6 +44,7 @@ def get_pagination(
         Query(ge=0, le=MAX_OFFSET, description="Rows to skip before this page.", examples=[0]),
     ] = 0,
 ) -> Pagination:
+    # Async: a plain `def` dependency costs every list request a worker-thread hop.
     return Pagination(requested_limit=limit, offset=offset)
 
 

@@ -134,3 +134,42 @@ def test_the_memo_is_bounded(seeded_settings: Settings) -> None:
         assert held == ["MT", "DE", "FR"]
     finally:
         engine.dispose()
+
+
+def test_the_fast_lane_answers_exactly_as_the_route(seeded_settings: Settings) -> None:
+    """With the response cache off, the first request goes through the route (which
+    derives), the second is answered by the fast lane: same status, headers and body."""
+    uncached = seeded_settings.model_copy(update={"cache_enabled": False})
+    paths = [
+        "/countries/RS/positions",
+        "/countries/srb/positions?as_of=2023-03-02",
+        f"/countries/AT/positions?as_of=2024-02-29&source={CHART}",
+        "/countries/MT/positions?source=insight-news-how-serbia-let-putin-down",
+    ]
+    with TestClient(create_app(uncached)) as client:
+        for path in paths:
+            for headers in ({}, {"Accept-Encoding": "gzip", "Origin": "https://example.org"}):
+                routed = client.get(path, headers=headers)
+                laned = client.get(path, headers=headers)
+                assert routed.status_code == laned.status_code == 200, path
+                assert dict(routed.headers) == dict(laned.headers), path
+                assert routed.content == laned.content, path
+            head = client.head(path)
+            assert head.status_code == 200 and head.content == b""
+
+
+def test_what_the_fast_lane_cannot_vouch_for_goes_to_the_route(client: TestClient) -> None:
+    client.get("/countries/RS/positions?as_of=2024-01-01")  # the entry is derived
+    for path, status in (
+        ("/countries/RS/positions?as_of=2024-01-01&as_of=2024-01-02", 422),
+        ("/countries/RS/positions?as_of=2024-1-1", 422),
+        ("/countries/RS/positions?as_of=2024-02-30", 422),
+        ("/countries/RS/positions?asof=2024-01-01", 422),
+        ("/countries/RS/positions?source=Not_A_Source", 422),
+        ("/countries/RS/positions?source=no-such-source", 404),
+        ("/countries/ZZ/positions?as_of=2024-01-01", 404),
+        ("/countries/RSX/positions?as_of=2024-01-01", 404),
+    ):
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert response.headers["content-type"] == "application/problem+json", path
