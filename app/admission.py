@@ -23,11 +23,13 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.problems import problem_response
+from app.security_headers import PROBLEM_HEADERS
 
 logger = logging.getLogger("app.admission")
 
@@ -88,16 +90,30 @@ class Gate:
 
 class AdmissionMiddleware:
     def __init__(
-        self, app: ASGIApp, *, max_concurrency: int, max_queue: int, deadline: float
+        self,
+        app: ASGIApp,
+        *,
+        max_concurrency: int,
+        max_queue: int,
+        deadline: float,
+        exempt: Callable[[Scope], Awaitable[bool]] | None = None,
     ) -> None:
+        """`exempt`: requests answered from memory (app.assessments.fast_lane), which need
+        no slot: under a burst, slots are for work that waits on the database."""
         self.app = app
+        self.exempt = exempt
         self.gate = Gate(limit=max_concurrency, queue=max_queue)
         self.deadline = deadline
         self.retry_after = str(max(1, math.ceil(deadline / 5)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
+        if (
+            scope["type"] != "http"
+            or path in EXEMPT_PATHS
+            or path.startswith(EXEMPT_PREFIXES)
+            or (self.exempt is not None and await self.exempt(scope))
+        ):
             await self.app(scope, receive, send)
             return
         arrived = time.monotonic()
@@ -139,7 +155,7 @@ class AdmissionMiddleware:
             type_=OVERLOADED,
             title="Overloaded",
             detail=f"{detail} Retry after the number of seconds in Retry-After.",
-            headers={"Retry-After": self.retry_after, "Cache-Control": "no-store"},
+            headers={"Retry-After": self.retry_after, **PROBLEM_HEADERS},
         )
         await response(scope, receive, send)
 

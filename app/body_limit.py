@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.problems import problem_response
+from app.security_headers import PROBLEM_HEADERS
 
 
 class BodySizeLimitMiddleware:
@@ -21,7 +22,7 @@ class BodySizeLimitMiddleware:
             type_="/problems/payload-too-large",
             title="Payload too large",
             detail=f"The request body exceeds {self.max_bytes} bytes.",
-            headers={"Connection": "close"},
+            headers={"Connection": "close", **PROBLEM_HEADERS},
         )
         await response(scope, receive, send)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,7 +69,7 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 def _keys(args: argparse.Namespace) -> int:
     from app.api_keys import service
     from app.db import make_engine, make_sessionmaker
-    from app.problems import AppError
+    from app.errors import AppError
     from app.vocabulary import KeyScope
 
     engine = make_engine(get_settings())
@@ -197,5 +198,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Every command reads the settings: read them first, so a bad one is a usage error
+    # (one line per setting, exit 2) rather than a traceback from deep inside a command.
+    problems = settings_problems()
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     code: int = args.handler(args)
     return code
+
+
+def settings_problems() -> list[str]:
+    """What is wrong with the settings (environment and .env), one line per setting; the
+    values themselves are never echoed (DATABASE_URL may hold a password)."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from app.settings import Settings, env_name
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            field, *rest = error["loc"] or ("",)
+            if isinstance(field, str) and field in Settings.model_fields:
+                where = env_name(field) + "".join(f"[{part}]" for part in rest)
+                message = f"{where}: {message}"
+            lines.append(message)  # a check across settings names them itself
+        return lines
+    except SettingsError as exc:
+        # pydantic-settings could not decode a value (a list setting takes JSON).
+        found = re.search(r'field "(\w+)"', str(exc))
+        if found and found[1] in Settings.model_fields:
+            return [f'{env_name(found[1])}: not valid JSON (e.g. ["a", "b"] for a list)']
+        return [str(exc).splitlines()[0]]
+    return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from app.problems import PreconditionFailed, PreconditionRequired
+from app.errors import PreconditionFailed, PreconditionRequired
 
 
 def resource_etag(kind: str, ident: str | int, version: int) -> str:

@@ -44,6 +44,7 @@ def _as_problem(refusal: Response, path: str) -> Response:
         for k, v in refusal.headers.items()
         if k.lower() not in ("content-length", "content-type")
     }
+    headers["Cache-Control"] = "no-store"  # no caching layer sees a preflight
     return Response(
         json.dumps(body),
         status_code=refusal.status_code,

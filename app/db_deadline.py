@@ -29,10 +29,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:  # annotations only: app.db imports this module, and stays framework-free
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # How often the watchdog looks at its deadlines: the slack every deadline has.
 TICK = 0.1

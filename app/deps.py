@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import session_scope
+from app.errors import InvalidInput, summarise
 from app.http_cache import vouched_for
-from app.problems import InvalidInput, summarise
 from app.response_cache import REVISION_STATE
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from app.problems import NotAcceptable
+from app.errors import NotAcceptable
 
 
 class Format(StrEnum):
@@ -29,6 +29,7 @@ MEDIA_TYPES: dict[Format, str] = {
     Format.ndjson: "application/x-ndjson",
 }
 
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8; header=present"
 
 FormatQuery = Annotated[
     str | None,
@@ -116,7 +117,7 @@ def stream_csv(
 
     return StreamingResponse(
         lines(),
-        media_type="text/csv; charset=utf-8; header=present",
+        media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": f'inline; filename="{filename}"', **(headers or {})},
     )
 

@@ -12,14 +12,17 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from app.db_deadline import request_budget
+from app.errors import ServiceUnavailable
 from app.migrating import current_revisions
-from app.problems import Problem, ServiceUnavailable
+from app.problems import Problem
 from app.schemas import AppModel
 
 router = APIRouter(tags=["health"])
 
 # /readyz answers within this many seconds, whatever the database does.
 READINESS_TIMEOUT = 1.5
+# When to ask again after a 503: what the API's own "database not reachable" 503s say.
+RETRY_AFTER = "5"
 
 
 class Health(AppModel):
@@ -29,8 +32,9 @@ class Health(AppModel):
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness probe")
-def healthz() -> Health:
+async def healthz() -> Health:
     """200 whenever the process can answer; never touches the database."""
+    # Async: a worker thread for this would queue behind a busy thread pool (issue 10).
     return Health(status="ok")
 
 
@@ -60,9 +64,17 @@ async def readyz(request: Request) -> Health:
     running.add_done_callback(_retrieve)
     done, _ = await asyncio.wait({running}, timeout=READINESS_TIMEOUT)
     if not done:
-        raise ServiceUnavailable(f"The database did not answer within {READINESS_TIMEOUT} s.")
+        raise unavailable(f"The database did not answer within {READINESS_TIMEOUT} s.")
     running.result()  # raises ServiceUnavailable
     return Health(status="ok")
+
+
+def unavailable(detail: str) -> ServiceUnavailable:
+    """The probe's 503, with the `Retry-After` a load balancer or client waits before asking
+    again (the OpenAPI document promises it on every 503)."""
+    error = ServiceUnavailable(detail)
+    error.headers = {"Retry-After": RETRY_AFTER}
+    return error
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:
@@ -100,9 +112,9 @@ class ReadinessProbe:
                     with engine.connect() as connection:
                         current = current_revisions(connection)
                 except Exception as exc:
-                    raise ServiceUnavailable(f"The {name} is not reachable.") from exc
+                    raise unavailable(f"The {name} is not reachable.") from exc
                 if current != self.expected:
-                    raise ServiceUnavailable(
+                    raise unavailable(
                         f"The {name} schema is not at the expected revision; "
                         "run `country-positions migrate`."
                     )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.problems import PROBLEM_MEDIA_TYPE
-from app.security_headers import NOSNIFF
+from app.security_headers import NO_STORE, NOSNIFF
 
 INVALID_HOST = "/problems/invalid-host"
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})
@@ -83,6 +83,7 @@ async def _refuse(scope: Scope, send: Send) -> None:
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
                 NOSNIFF,
+                NO_STORE,
             ],
         }
     )

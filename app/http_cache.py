@@ -39,6 +39,8 @@ VOUCHED_STATE = "cp.vouched"
 async def vouched_for(scope: Scope, tracker: VouchedRevision) -> int | None:
     """The revision the tracker vouches for (None: it can't), asked once per request: on
     SQLite each ask stats two files, and several layers want to know."""
+    if scope["type"] != "http":
+        return await tracker.current()
     state = scope.setdefault("state", {})
     if VOUCHED_STATE not in state:
         state[VOUCHED_STATE] = await tracker.current()

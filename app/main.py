@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app import __version__, web
 from app.admission import AdmissionMiddleware
 from app.api import api_router
-from app.assessments.fast_lane import PositionsFastLane
+from app.assessments.fast_lane import FastLaneAnswers, PositionsFastLane
 from app.assessments.snapshots import PositionSnapshots
 from app.body_limit import BodySizeLimitMiddleware
 from app.cors import ProblemCORSMiddleware
@@ -127,18 +127,19 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
     - security headers: nosniff everywhere, CSP on the pages; stored with each entry;
     - CORS: wraps what the cache stores (a hit replays it), and the 503s below;
     - admission: at most CP_MAX_CONCURRENCY requests at work, a bounded queue, 503
-      `overloaded` past it or the deadline (app.admission); hits never reach it;
+      `overloaded` past it or the deadline (app.admission); cache hits never reach it,
+      and what the fast lane (below) answers from memory takes no slot;
     - gzip: compresses what the cache stores;
     - conditional GET: ETag, 304, Cache-Control, HEAD;
     - body limit: next to the routes that read bodies;
     - positions fast lane: innermost, answers a country's already derived positions
       without routing, exactly as the route would (app.assessments.fast_lane).
     """
-    app.add_middleware(
-        PositionsFastLane,
-        snapshots=app.state.snapshots,
-        tracker=None if settings.database_read_url or settings.require_key_for_reads else tracker,
+    answers = FastLaneAnswers(
+        app.state.snapshots,
+        None if settings.database_read_url or settings.require_key_for_reads else tracker,
     )
+    app.add_middleware(PositionsFastLane, answers=answers)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         ConditionalGetMiddleware,
@@ -155,6 +156,7 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
         max_concurrency=settings.max_concurrency,
         max_queue=settings.max_queue,
         deadline=settings.request_deadline,
+        exempt=answers.available,
     )
     if settings.cors_origins:
         app.add_middleware(

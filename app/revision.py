@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Integer, func, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base, UTCDateTime
 
@@ -51,17 +50,3 @@ def bump_revision(session: Session) -> int:
         session.execute(select(func.pg_notify(REVISION_CHANNEL, str(revision))))
     session.info[PENDING_REVISION] = revision
     return revision
-
-
-class DatabaseRevision:
-    """Reads the revision from the database on every call (in a worker thread)."""
-
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self.factory = factory
-
-    def read(self) -> int:
-        with self.factory() as session:
-            return current_revision(session)
-
-    async def current(self) -> int:
-        return await run_in_threadpool(self.read)

@@ -17,6 +17,7 @@ connection is noticed within HEARTBEAT_INTERVAL + HEARTBEAT_TIMEOUT + the watchd
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -27,17 +28,35 @@ from typing import Any, Protocol
 import psycopg
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from app.db import TCP_KEEPALIVES
 from app.db_deadline import WATCHDOG
-from app.revision import REVISION_CHANNEL
+from app.revision import REVISION_CHANNEL, current_revision
 
 logger = logging.getLogger("app.revision_tracker")
 
 HEARTBEAT_INTERVAL = 1.0
 HEARTBEAT_TIMEOUT = 2.0
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0)  # then 4 s between attempts
+
+
+class DatabaseRevision:
+    """Reads the revision from the database on every call (`current`: in a worker thread).
+
+    Kept here, not in app.revision, so that the ORM module stays free of the web framework.
+    """
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def read(self) -> int:
+        with self.factory() as session:
+            return current_revision(session)
+
+    async def current(self) -> int:
+        return await run_in_threadpool(self.read)
 
 
 class RevisionTracker(Protocol):
@@ -65,6 +84,7 @@ class SqliteRevisionTracker:
         self._read = read_revision
         self._signature: tuple[int, ...] | None = None
         self._revision = 0
+        self._pending: asyncio.Task[int] | None = None
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -82,14 +102,26 @@ class SqliteRevisionTracker:
 
     async def current(self) -> int | None:
         signature = self._stat()
-        if signature != self._signature:
-            # Stat first, then read: a commit in between only causes one more read later.
-            try:
-                self._revision = await run_in_threadpool(self._read)
-            except Exception:
-                return None
-            self._signature = signature
-        return self._revision
+        if signature == self._signature:
+            return self._revision
+        # One read at a time, shared by every request that arrives meanwhile: a burst on a
+        # fresh signature once sent hundreds of reads at a 15-connection pool at once, and
+        # the process stalled on pool timeouts (issue 10).
+        loop = asyncio.get_running_loop()
+        pending = self._pending
+        if pending is None or pending.get_loop() is not loop or pending.done():
+            pending = self._pending = loop.create_task(self._refresh(signature))
+        try:
+            return await asyncio.shield(pending)
+        except Exception:
+            return None
+
+    async def _refresh(self, signature: tuple[int, ...]) -> int:
+        # Stat first, then read: a commit in between only causes one more read later.
+        revision = await run_in_threadpool(self._read)
+        self._revision = revision
+        self._signature = signature
+        return revision
 
     def observe(self, revision: int) -> None:
         self._signature = None  # re-read on the next request

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 
 class AppModel(BaseModel):
@@ -47,6 +48,19 @@ def iso_date_text(value: object) -> object:
         return value
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
+    return value
+
+
+def not_after_today(value: date | None) -> date | None:
+    """A value is asserted, and a source published, on a date that has come: a later one
+    is a typo that would pass for the newest assessment (issue 10)."""
+    today = datetime.now(UTC).date()
+    if value is not None and value > today:
+        raise PydanticCustomError(
+            "date_in_future",
+            "{date} is after today ({today}, UTC)",
+            {"date": value.isoformat(), "today": today.isoformat()},
+        )
     return value
 
 

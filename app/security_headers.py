@@ -17,6 +17,10 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 NOSNIFF = (b"x-content-type-options", b"nosniff")
+NO_STORE = (b"cache-control", b"no-store")
+# What every problem a middleware (or the server) answers with carries, whichever layers
+# it skipped: never sniffed, never stored (it says something about this moment only).
+PROBLEM_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 REFERRER_POLICY = (b"referrer-policy", b"strict-origin-when-cross-origin")
 
 PAGE_CSP = (

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "country-positions.sqlite3"
@@ -124,8 +124,8 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a silent PostgreSQL may keep a request waiting (from its arrival "
         "until its response starts; any one database round trip outside a request too) before "
-        "the connection is cut and the request answered 503; keep it about 1 s below "
-        "CP_REQUEST_DEADLINE (`seed` and `migrate` run without it).",
+        "the connection is cut and the request answered 503; must be below CP_REQUEST_DEADLINE, "
+        "by about 1 s (`seed` and `migrate` run without it).",
     )
     max_concurrency: int = Field(
         default=8,
@@ -198,6 +198,17 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError("must not have a query or a fragment")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_deadlines(self) -> Settings:
+        """A request waiting on the database must be cut (503) before its own deadline
+        passes, or the deadline promised to clients would not hold."""
+        if self.db_deadline >= self.request_deadline:
+            raise ValueError(
+                f"CP_DB_DEADLINE ({self.db_deadline:g} s) must be below CP_REQUEST_DEADLINE "
+                f"({self.request_deadline:g} s), by about a second"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.changes.service import record_change, snapshot
-from app.problems import InvalidInput, summarise, validation_issues
+from app.errors import InvalidInput, summarise, validation_issues
 from app.revision import bump_revision
 from app.vocabulary import ChangeAction
 

@@ -47,6 +47,8 @@ VALUES = ("yes", "no", "decreasing")
 USER_ASSIGNED = sorted(reading.USER_ASSIGNED)
 FIRST_DATE = date(2000, 1, 3)
 DAYS_PER_STEP = 7  # each step of a combination's history is a week; a day of jitter within it
+# A concentrated country's history is daily and ends before FIRST_DATE (no clash, no future).
+CONCENTRATED_FIRST_DATE = date(1900, 1, 1)
 ASSESSMENT_COLUMNS = reading.ASSESSMENT_COLUMNS  # the loader's header, in its order
 
 
@@ -142,10 +144,52 @@ def assessment_rows(
         ]
 
 
-def generate(out: Path, *, countries: int, sources: int, assessments: int, seed: int) -> Path:
-    """Write countries.csv, categories.yaml, sources.yaml and assessments.csv into `out`."""
+def concentrated_rows(
+    country: Country, sources: Sequence[str], total: int, seed: int
+) -> Iterator[list[str]]:
+    """`total` rows for one country: a daily history of every (category, source) pair, up
+    to the day before FIRST_DATE (so never clashing with `assessment_rows`)."""
+    rng = random.Random(seed + 1)
+    combos = len(CATEGORY_KEYS) * len(sources)
+    if CONCENTRATED_FIRST_DATE + timedelta(days=-(-total // combos)) >= FIRST_DATE:
+        raise ValueError(
+            f"{total:,} assessments on one country need more than {combos} (category, source) "
+            "pairs a day from 1900 to 2000: give more --sources"
+        )
+    for i in range(total):
+        step, combo = divmod(i, combos)
+        category = CATEGORY_KEYS[combo % len(CATEGORY_KEYS)]
+        source = sources[combo // len(CATEGORY_KEYS)]
+        value = VALUES[rng.randrange(len(VALUES))]
+        yield [
+            country.code,
+            category,
+            value,
+            source,
+            "",
+            (CONCENTRATED_FIRST_DATE + timedelta(days=step)).isoformat(),
+            f"Synthetic evidence #c{i}: {source} reads {value} for {country.code} {category}.",
+            "",
+        ]
+
+
+def generate(
+    out: Path,
+    *,
+    countries: int,
+    sources: int,
+    assessments: int,
+    seed: int,
+    export_country_rows: int = 0,
+) -> Path:
+    """Write countries.csv, categories.yaml, sources.yaml and assessments.csv into `out`.
+
+    `export_country_rows` of the `assessments` go to the first country alone (one big
+    export, for bench.scale's export figures); the rest are spread as usual."""
     chosen = pick_countries(countries)
     ids = source_ids(sources)
+    if not 0 <= export_country_rows <= assessments:
+        raise ValueError("export_country_rows must be between 0 and the number of assessments")
     out.mkdir(parents=True, exist_ok=True)
     _write_countries(out / "countries.csv", chosen)
     (out / "categories.yaml").write_text(CATEGORIES_YAML, encoding="utf-8")
@@ -153,7 +197,8 @@ def generate(out: Path, *, countries: int, sources: int, assessments: int, seed:
     with (out / "assessments.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(ASSESSMENT_COLUMNS)
-        writer.writerows(assessment_rows(chosen, ids, assessments, seed))
+        writer.writerows(concentrated_rows(chosen[0], ids, export_country_rows, seed))
+        writer.writerows(assessment_rows(chosen, ids, assessments - export_country_rows, seed))
     return out
 
 
@@ -173,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--assessments", type=int, default=1000, help="assessment rows (default: %(default)s)"
     )
+    parser.add_argument(
+        "--export-country-rows",
+        type=int,
+        default=0,
+        help="of the assessments, how many go to the first country alone: one export of "
+        "that size (default: %(default)s)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder to write (created)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     return parser
@@ -190,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sources=args.sources,
             assessments=args.assessments,
             seed=args.seed,
+            export_country_rows=args.export_country_rows,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

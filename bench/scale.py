@@ -13,6 +13,16 @@ loader) so the query can still be measured at that size. Then three fresh server
 answer the first request for each country (a cold cache): median and p90 per size, with the
 ratio to the smallest size, and PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) of the positions
 queries (the SQL `_latest_assessments` in app/assessments/service.py sends).
+
+Exports (issue 10: one CSV export of a 150k-assessment country once took 570 MB RSS): for
+each backend, a catalogue of `--export-country-rows` assessments (default 1M) all on one
+country is loaded with `seed --bulk`; a fresh server then answers its CSV export once, four
+at once, and four NDJSON exports at once, while its RSS is sampled every 20 ms (VmHWM
+reset first): the growth over the idle server's RSS, the time to the first body byte and
+the rows/s are printed. `--only exports` runs just that part, e.g. at a modest size:
+
+    .venv/bin/python -m bench.scale --only exports --export-country-rows 200000
+
 Figures only: nothing passes or fails on a timing.
 """
 
@@ -370,6 +380,186 @@ def measure(
     return result
 
 
+@dataclass
+class ExportRun:
+    label: str  # "1 CSV", "4 CSV at once", ...
+    backend: str
+    rows: int
+    cache: bool
+    clients: int
+    baseline_rss: int  # bytes: the idle server, after one small export
+    peak_rss: int  # bytes
+    first_byte_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    body_bytes: int = 0
+
+    @property
+    def growth(self) -> int:
+        return max(self.peak_rss - self.baseline_rss, 0)
+
+
+def _remove(folder: Path, pattern: str) -> None:
+    for path in folder.glob(pattern):
+        path.unlink(missing_ok=True)
+
+
+class RssSampler:
+    """Peak RSS of a process while a block runs: VmHWM (reset first, where the kernel
+    allows it) and VmRSS sampled every `interval` s, whichever is higher."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        import threading
+
+        self.pid = pid
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _vm(self.pid, "VmRSS"))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")  # resets VmHWM
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _vm(self.pid, "VmHWM"))
+
+
+def _export_once(base: str, path: str) -> tuple[float, int]:
+    """(ms to the first body byte, body bytes) of one export, read as fast as it comes."""
+    import httpx
+
+    start = time.perf_counter()
+    first = 0.0
+    size = 0
+    with (
+        httpx.Client(base_url=base, headers=PROBE_HEADERS, timeout=600) as client,
+        client.stream("GET", path) as response,
+    ):
+        response.raise_for_status()
+        for chunk in response.iter_raw(65536):
+            if not size and chunk:
+                first = (time.perf_counter() - start) * 1000
+            size += len(chunk)
+    return first, size
+
+
+def measure_exports(
+    backend: str, folder: Path, code: str, rows: int, args: argparse.Namespace, workdir: Path
+) -> list[ExportRun]:
+    """Load the concentrated catalogue, then for a fresh server (response cache on, as
+    deployed, and off: the cache keeps up to CP_CACHE_MAX_BYTES of a body it may store)
+    the export runs of ExportRun, each under an RSS sampler."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    label = f"{backend}-export-{rows}"
+    runs: list[ExportRun] = []
+    with contextlib.ExitStack() as stack:
+        if backend == "postgres":
+            url = stack.enter_context(postgres_database(f"cp_bench_{os.getpid()}_export"))
+        else:
+            url = f"sqlite:///{workdir / f'{label}.sqlite3'}"
+            stack.callback(_remove, workdir, f"{label}*")
+        run_app(["migrate"], app_env(url))
+        log(f"{label}: `python -m app seed --bulk` of {rows:,} assessments on {code}")
+        load = run_loader(
+            folder,
+            url,
+            bulk=True,
+            timeout=args.load_timeout,
+            max_rss=int(args.max_rss_gib * 2**30),
+            workdir=workdir,
+            label=label,
+        )
+        if not load.ok:
+            log(f"{label}: loader {load.status}; inserting the assessments directly")
+            direct_load(folder, url, workdir, backend)
+        analyze(url)
+        path = f"/countries/{code}/assessments"
+        plans = [
+            ("1 CSV", "csv", 1),
+            ("4 CSV at once", "csv", 4),
+            ("4 NDJSON at once", "ndjson", 4),
+        ]
+        for cache in (True, False):
+            with app_server(
+                f"{label}-{'cache' if cache else 'nocache'}", url, workdir, cache=cache
+            ) as server:
+                _export_once(server.base, path + "?format=csv&limit=500")  # warm: imports, pool
+                baseline = _vm(server.pid, "VmRSS")
+                for name, fmt, clients in plans:
+                    run = ExportRun(name, backend, rows, cache, clients, baseline, 0)
+                    start = time.monotonic()
+                    with RssSampler(server.pid) as sampler, ThreadPoolExecutor(clients) as pool:
+                        # Distinct queries (offsets 1-4): each a response-cache miss.
+                        targets = [f"{path}?format={fmt}&offset={i + 1}" for i in range(clients)]
+                        if clients == 1:
+                            targets = [f"{path}?format={fmt}"]
+                        results = list(pool.map(_export_once, [server.base] * clients, targets))
+                    run.seconds = time.monotonic() - start
+                    run.peak_rss = sampler.peak
+                    run.first_byte_ms = [r[0] for r in results]
+                    run.body_bytes = results[0][1]
+                    runs.append(run)
+                    log(
+                        f"{label}: {name} (cache {'on' if cache else 'off'}): RSS +"
+                        f"{_mib(run.growth)} MiB over {_mib(baseline)} MiB, first byte "
+                        f"{max(run.first_byte_ms):.0f} ms, {run.seconds:.1f} s, "
+                        f"{run.body_bytes / 2**20:,.0f} MiB each"
+                    )
+    return runs
+
+
+def render_exports(runs: Sequence[ExportRun]) -> str:
+    if not runs:
+        return ""
+    lines = [
+        "Exports: `GET /countries/{code}/assessments?format=csv|ndjson` of one country holding "
+        "all assessments, read at full speed by 1 or 4 clients at once; RSS growth is the "
+        "server's peak (VmHWM, and VmRSS sampled every 20 ms) over its idle RSS.",
+        "",
+        "| backend | rows | response cache | export | idle RSS MiB | RSS growth MiB | "
+        "first byte ms (max) | wall s | rows/s per client | body MiB |",
+        "|" + "---|" * 10,
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.backend} | {r.rows:,} | {'on' if r.cache else 'off'} | {r.label} | "
+            f"{_mib(r.baseline_rss)} | {_mib(r.growth)} | {max(r.first_byte_ms):.0f} | "
+            f"{r.seconds:.1f} | {r.rows / r.seconds:,.0f} | {r.body_bytes / 2**20:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def run_exports(
+    args: argparse.Namespace, backends: Sequence[str], workdir: Path
+) -> list[ExportRun]:
+    rows = args.export_country_rows
+    folder = workdir / "catalogue-export"
+    generate.generate(
+        folder,
+        countries=args.countries,
+        sources=args.sources,
+        assessments=rows,
+        seed=1,
+        export_country_rows=rows,
+    )
+    code = generate.pick_countries(args.countries)[0].code
+    runs: list[ExportRun] = []
+    for backend in backends:
+        runs += measure_exports(backend, folder, code, rows, args, workdir)
+    shutil.rmtree(folder)
+    return runs
+
+
 def loader_command(args: argparse.Namespace) -> str:
     return "python -m app seed" + (" --bulk" if args.loader == "bulk" else "")
 
@@ -475,6 +665,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop a load whose RSS exceeds this many GiB (default: %(default)s)",
     )
     parser.add_argument(
+        "--only",
+        choices=("all", "scale", "exports"),
+        default="all",
+        help="scale: the loads and per-country reads; exports: the export memory figures "
+        "(default: %(default)s, both)",
+    )
+    parser.add_argument(
+        "--export-country-rows",
+        type=int,
+        default=1_000_000,
+        help="assessments of the one country the export figures export (default: %(default)s)",
+    )
+    parser.add_argument(
         "--readme",
         choices=("auto", "yes", "no"),
         default="auto",
@@ -495,9 +698,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ensure_bench_venv()  # py-spy, to show where a capped load was
     log(f"PostgreSQL server: {postgres_server_url().split('@')[-1]}")
     results: list[Measurement] = []
+    exports: list[ExportRun] = []
     with tempfile.TemporaryDirectory(prefix="cp-scale-") as tmp:
         workdir = Path(tmp)
-        for size in sizes:
+        for size in sizes if args.only != "exports" else []:
             folder = workdir / f"catalogue-{size}"
             start = time.monotonic()
             generate.generate(
@@ -516,14 +720,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             for backend in backends:
                 results.append(measure(size, backend, folder, codes, args, workdir))
             shutil.rmtree(folder)
-    report = render(command, started, args, results)
+        if args.only != "scale":
+            exports = run_exports(args, backends, workdir)
+    sections = [render(command, started, args, results)] if results else [f"`{command}`"]
+    report = "\n\n".join([*sections, render_exports(exports)]).strip()
     print()
     print(report)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}-scale.md"
     path.write_text(report + "\n", encoding="utf-8")
     log(f"wrote {path.relative_to(ROOT)}")
-    default_run = args.sizes == "1000,100000,1000000" and args.loader == "bulk"
+    default_run = (
+        args.sizes == "1000,100000,1000000" and args.loader == "bulk" and args.only == "all"
+    )
     if args.readme == "yes" or (args.readme == "auto" and default_run):
         update_readme(report)
         log(f"updated {README.relative_to(ROOT)}")

@@ -7,6 +7,7 @@ Each server runs one worker on a seeded SQLite file in a temporary folder, with 
 as shipped (rate limiting off: wrk is one client address), with its access log on (the
 default) and off (CP_ACCESS_LOG=false), and is loaded by Debian's wrk
 (-t2 -c50) on `GET /countries/RS/positions` after a warm-up that fills the response cache.
+`make bench` (bench/run.py) runs these same rows as its "granian" section.
 It prints req/s, p50 and p99, a live probe of the header cap (20 KB of headers), and how
 each server enforces the other limits (tests/load/test_protocol_limits.py checks those).
 Figures only: nothing here passes or fails on a timing.
@@ -70,14 +71,16 @@ def measure(server: str, access_log: bool, database_url: str, load: Load, workdi
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| server | access log | req/s | p50 ms | p99 ms | errors | 20 KB headers |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| server | access log | req/s | p50 ms | p99 ms | server CPU µs/req | errors | "
+        "20 KB headers | other CPU % |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     for row in rows:
         r = row.result
         lines.append(
             f"| {row.server} | {'on' if row.access_log else 'off'} | {r.rps:,.0f} | "
-            f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | {row.probe} |"
+            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.cpu_us:,.0f} | {r.errors} | {row.probe} | "
+            f"{r.other_cpu_pct:.0f} |"
         )
     lines.append("")
     lines.append("| server | other limits |")
@@ -125,14 +128,6 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(measure(server, access_log, database_url, load, workdir))
     print()
     print(table(rows))
-    print()
-    print(
-        "other CPU (% of a core: work on the machine that is not the server's or wrk's): "
-        + ", ".join(
-            f"{row.server}/log-{'on' if row.access_log else 'off'} {row.result.other_cpu_pct:.0f}%"
-            for row in rows
-        )
-    )
     return 0
 
 

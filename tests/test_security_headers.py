@@ -4,12 +4,21 @@ item 8), on cache misses and hits alike."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 
+from app import migrating
+from app.main import create_app
 from app.security_headers import DOCS_CSP, PAGE_CSP
+from app.settings import Settings
+from tests.load.test_protocol_limits import Served, connect, read_response, request_bytes
+from tests.problems import assert_problem
+from tests.servers import running_server
 
 REFERRER = "strict-origin-when-cross-origin"
+JSON = {"Content-Type": "application/json"}
 
 
 def test_json_csv_and_problems_say_nosniff(client: TestClient) -> None:
@@ -71,3 +80,87 @@ def test_docs_pages_allow_what_they_load(client: TestClient) -> None:
 def test_api_responses_carry_no_page_policy(client: TestClient) -> None:
     response = client.get("/countries")
     assert "content-security-policy" not in response.headers
+
+
+# --- problems answered by a middleware, or by the server, before (or past) the routes -------
+
+
+def assert_problem_headers(headers: httpx.Headers | dict[str, str], what: str) -> None:
+    """Never sniffed, never stored, each header once (a refusal is about this moment only)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    assert lowered.get("x-content-type-options") == "nosniff", (what, headers)
+    assert lowered.get("cache-control") == "no-store", (what, headers)
+    if isinstance(headers, httpx.Headers):
+        for name in ("x-content-type-options", "cache-control"):
+            assert len(headers.get_list(name)) == 1, (what, name, headers)
+
+
+def test_middleware_problems_say_nosniff_and_no_store(seeded_settings: Settings) -> None:
+    """Rate limit 429, host check 400, admission 503, body limit 413, CORS preflight 400:
+    each is answered by a layer the routes (and some of the header layers) never see."""
+    limited = seeded_settings.model_copy(
+        update={
+            "rate_limit_enabled": True,
+            "rate_limit_read_burst": 1,
+            "rate_limit_reads_per_second": 0.001,
+        }
+    )
+    with TestClient(create_app(limited)) as client:
+        assert client.get("/countries").status_code == 200
+        rate_limited = client.get("/countries")
+    strict = seeded_settings.model_copy(
+        update={"allowed_hosts": ["testserver"], "max_body_bytes": 100}
+    )
+    with TestClient(create_app(strict)) as client:
+        bad_host = client.get("/countries", headers={"Host": "evil.example"})
+        too_large = client.post("/assessments", content=b"x" * 200, headers=JSON)
+        preflight = client.options(
+            "/assessments",
+            headers={"Origin": "https://a.example", "Access-Control-Request-Method": "DELETE"},
+        )
+    assert_problem(rate_limited, 429, "/problems/rate-limited")
+    assert_problem(too_large, 413, "/problems/payload-too-large")
+    assert bad_host.status_code == 400 and bad_host.json()["type"] == "/problems/invalid-host"
+    assert preflight.status_code == 400
+    assert preflight.headers["content-type"] == "application/problem+json"
+    for what, response in (
+        ("429", rate_limited),
+        ("host 400", bad_host),
+        ("413", too_large),
+        ("preflight 400", preflight),
+    ):
+        assert_problem_headers(response.headers, what)
+
+    # A deadline no request can meet: admitted, then answered 503 `overloaded` at once.
+    hurried = seeded_settings.model_copy(update={"request_deadline": 1e-6, "db_deadline": 1e-7})
+    with TestClient(create_app(hurried)) as client:
+        overloaded = client.get("/countries/RS/assessments")
+    assert_problem(overloaded, 503, "/problems/overloaded")
+    assert overloaded.headers["retry-after"] == "1"
+    assert_problem_headers(overloaded.headers, "admission 503")
+
+
+def test_protocol_problems_say_nosniff_and_no_store(tmp_path: Path) -> None:
+    """uvicorn's 431 (headers too large), 408 (headers too slow) and 503 (too many
+    connections), written below the app (Granian's carry no body: see granian_server)."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    migrating.upgrade(settings)
+    env = {"CP_HEADER_TIMEOUT": "1", "CP_MAX_CONNECTIONS": "1", "CP_KEEPALIVE_TIMEOUT": "30"}
+    with running_server(settings.database_url, extra_env=env) as base:
+        served = Served("uvicorn", base, int(base.rsplit(":", 1)[1]))
+        with connect(served) as sock:
+            sock.sendall(request_bytes(served, "/healthz"))
+            assert read_response(sock).status == 200  # kept alive: the one connection
+            with connect(served) as extra:
+                extra.sendall(request_bytes(served, "/healthz"))
+                too_many = read_response(extra)
+        with connect(served) as sock:
+            sock.sendall(request_bytes(served, "/healthz", padding=20 * 1024))
+            too_large = read_response(sock)
+        with connect(served) as sock:
+            sock.sendall(request_bytes(served, "/healthz")[:30])
+            too_slow = read_response(sock)
+    for response, status in ((too_many, 503), (too_large, 431), (too_slow, 408)):
+        assert response.status == status
+        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem_headers(response.headers, str(status))

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.api_keys import service
 from app.api_keys.models import ApiKey
 from app.deps import SessionDep, read_in_thread
-from app.problems import Forbidden, Unauthorized
+from app.errors import Forbidden, Unauthorized
 from app.vocabulary import KeyScope
 
 bearer = HTTPBearer(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.api_keys.models import ApiKey
-from app.problems import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.vocabulary import KeyScope
 
 KEY_PREFIX = "cpk"

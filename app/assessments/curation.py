@@ -15,7 +15,7 @@ from app.assessments.schemas import AssessmentCreate, AssessmentUpdate
 from app.assessments.validation import reference_problems
 from app.changes.service import snapshot
 from app.countries.models import Country
-from app.problems import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.sources.models import Source
 from app.vocabulary import ChangeAction
 from app.writes import apply_update, log_write, validate_merged

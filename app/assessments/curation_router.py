@@ -17,16 +17,17 @@ from app.deps import SessionDep
 from app.links import public_link
 from app.problems import Problem
 from app.schemas import MAX_ID, NO_NUL
+from app.strict_json import StrictJSONRoute
 
-router = APIRouter(prefix="/assessments", tags=["assessments"])
+router = APIRouter(prefix="/assessments", tags=["assessments"], route_class=StrictJSONRoute)
 
 AssessmentIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Assessment id.", examples=[2])]
 
 
 def _problems(*statuses: int) -> dict[int | str, Any]:
+    # No 403: both key scopes (write and admin) may write assessments.
     descriptions = {
         401: "No valid API key.",
-        403: "The key lacks the needed scope.",
         404: "Unknown assessment id.",
         409: "Conflicts with a stored assessment (duplicate or retracted).",
         412: "`If-Match` is stale.",
@@ -50,7 +51,7 @@ def _read(response: Response, assessment: Assessment) -> AssessmentRead:
     response_model=AssessmentRead,
     status_code=201,
     summary="Record an assessment",
-    responses=_problems(401, 403, 409, 413),
+    responses=_problems(401, 409, 413),
 )
 def create_assessment(
     data: AssessmentCreate,
@@ -87,7 +88,7 @@ def get_assessment(
     "/{assessment_id}",
     response_model=AssessmentRead,
     summary="Change an assessment",
-    responses=_problems(401, 403, 404, 409, 412, 413, 428),
+    responses=_problems(401, 404, 409, 412, 413, 428),
 )
 def update_assessment(
     assessment_id: AssessmentIdPath,
@@ -113,7 +114,7 @@ def update_assessment(
     "/{assessment_id}",
     status_code=204,
     summary="Retract an assessment",
-    responses=_problems(401, 403, 404, 409, 412, 428),
+    responses=_problems(401, 404, 409, 412, 428),
 )
 def retract_assessment(
     assessment_id: AssessmentIdPath,

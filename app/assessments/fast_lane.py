@@ -56,23 +56,51 @@ def _parameters(query: bytes) -> tuple[date | None, str | None] | None:
     return as_of, source
 
 
-class PositionsFastLane:
-    def __init__(
-        self, app: ASGIApp, *, snapshots: PositionSnapshots, tracker: VouchedRevision | None
-    ) -> None:
+ANSWER_STATE = "cp.fast_lane"
+
+
+class FastLaneAnswers:
+    """Whether the lane can answer a request, and with what (worked out once per request:
+    the admission layer asks first, so what the lane answers never waits for a slot)."""
+
+    def __init__(self, snapshots: PositionSnapshots, tracker: VouchedRevision | None) -> None:
         """`tracker` None (reads go to a replica, or reads need a key) turns the lane off."""
-        self.app = app
         self.snapshots = snapshots
         self.tracker = tracker
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.tracker is not None and scope["type"] == "http" and scope["method"] == "GET":
+    async def answer(self, scope: Scope) -> bytes | None:
+        if scope["type"] != "http":
+            # A lifespan scope's state is the one every request's state is copied from.
+            return None
+        state = scope.setdefault("state", {})
+        if ANSWER_STATE in state:
+            held: bytes = state[ANSWER_STATE]
+            return held
+        body = None
+        if self.tracker is not None and scope["method"] == "GET":
             match = PATH.match(scope["path"])
             parameters = _parameters(scope.get("query_string", b"")) if match else None
             if match and parameters is not None:
                 revision = await vouched_for(scope, self.tracker)
                 body = self.snapshots.peek_country(revision, match.group(1), *parameters)
-                if body is not None:
-                    await Response(body, media_type="application/json")(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if body is not None:
+            # Only an answer is kept: a request that waited for a slot looks again when it
+            # gets one, as what it asks for may have been derived meanwhile.
+            state[ANSWER_STATE] = body
+        return body
+
+    async def available(self, scope: Scope) -> bool:
+        return await self.answer(scope) is not None
+
+
+class PositionsFastLane:
+    def __init__(self, app: ASGIApp, *, answers: FastLaneAnswers) -> None:
+        self.app = app
+        self.answers = answers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await self.answers.answer(scope)
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        await Response(body, media_type="application/json")(scope, receive, send)

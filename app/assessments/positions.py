@@ -1,10 +1,21 @@
-"""Derive positions from assessments. A position is never stored; this is the only rule.
+"""Derive positions from assessments. A position is never stored; it is derived, by one
+rule in two halves:
 
-For each category: take each source's most recent assessment (as of the requested date).
-The position's value is the value of the most recent of those (ties on the date go to the
-most recently recorded assessment, i.e. the highest id). The position is `disputed` when
-those latest assessments of different sources disagree. No assessment at all reads
-`unknown`, which is never the same as `no`.
+- *Which assessments count* is chosen in SQL, by `app.assessments.service._latest_assessments`:
+  retracted assessments never count, nor any dated after the requested `as_of` (nor, with
+  `?source=`, any other source's), and of each source only its latest (a source has at
+  most one assessment per date: the unique key includes `as_of`).
+- *What they add up to* is decided here, by `derive_position`: the position's value is the
+  value of the most recent of those assessments (ties on the date go to the most recently
+  recorded one, i.e. the highest id). It is `disputed` when the latest assessments of
+  different sources disagree. No assessment at all reads `unknown`, which is never `no`.
+  `derive_position` also keeps only each source's latest of what it is given, so it
+  reads the same whether or not the SQL half already did.
+
+A consequence `app.assessments.snapshots` relies on: positions change only on the dates
+of assessments, so every `as_of` reads the same positions as its *canonical date*
+(`snapshots.canonical_date`: the latest assessment date on or before it).
+tests/positions/test_derive_position.py checks both this half and that consequence.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BeforeValidator
+from sqlalchemy.orm import Session
 
 from app.assessments import service
 from app.assessments.positions import Position
@@ -34,9 +35,18 @@ from app.countries import service as countries_service
 from app.countries.models import Country
 from app.countries.schemas import CountryPage, CountryRead
 from app.deps import CountryCodePath, SessionDep, note_revision, read_in_thread, vouched_revision
-from app.formats import MEDIA_TYPES, Format, FormatQuery, negotiate, stream_csv, stream_ndjson
+from app.errors import InvalidInput
+from app.exports import CursorResponse, CursorStream, csv_lines, ndjson_lines
+from app.formats import (
+    CSV_MEDIA_TYPE,
+    MEDIA_TYPES,
+    Format,
+    FormatQuery,
+    negotiate,
+    stream_csv,
+)
 from app.pagination import PaginationDep, page_headers
-from app.problems import InvalidInput, Problem
+from app.problems import Problem
 from app.schemas import NO_NUL, SOURCE_ID_PATTERN, iso_date_text
 from app.sources import service as sources_service
 from app.vocabulary import CategoryKey, PositionValue
@@ -374,24 +384,56 @@ def list_country_assessments(
     """Every assessment recorded for the country, newest `as_of` first.
 
     JSON is paginated (`limit` defaults to 50); CSV and NDJSON return every assessment
-    unless `limit` is given.
+    unless `limit` is given, streamed as they are read (any size, in bounded memory).
     """
     fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
     limit = page.limit_for(export=fmt is not Format.json)
+    if fmt is not Format.json:
+        return _export_country_assessments(request, code, fmt, limit, page.offset)
     country = countries_service.get_country(session, code=code)
     rows, total = service.list_country_assessments(
         session, country_code=country.code, limit=limit, offset=page.offset
     )
     headers = page_headers(request, total=total, limit=limit, offset=page.offset)
     items = [AssessmentRead.model_validate(a) for a in rows]
-    if fmt is Format.csv:
-        return stream_csv(
-            ASSESSMENT_COLUMNS,
-            ([getattr(item, c) for c in ASSESSMENT_COLUMNS] for item in items),
-            filename=f"assessments-{country.code}.csv",
-            headers=headers,
-        )
-    if fmt is Format.ndjson:
-        return stream_ndjson(items, headers=headers)
     response.headers.update(headers)
     return AssessmentPage(items=items, total=total, limit=limit or 0, offset=page.offset)
+
+
+def _export_country_assessments(
+    request: Request, code: str, fmt: Format, limit: int | None, offset: int
+) -> Response:
+    """The CSV or NDJSON export, streamed from a server-side cursor (app.exports) in a
+    session of its own that outlives this handler (the request's closes before the body
+    is sent). The 404, the count and the first batch come before the response starts."""
+    state = request.app.state
+    session: Session = state.read_sessionmaker()
+    try:
+        country = countries_service.get_country(session, code=code)
+        total = service.count_country_assessments(session, country_code=country.code)
+        headers = page_headers(request, total=total, limit=limit, offset=offset)
+        statement = service.country_assessments_export(
+            country_code=country.code, limit=limit, offset=offset
+        )
+        guarded = session.get_bind().dialect.name == "postgresql"
+        seconds = state.settings.db_deadline if guarded else None
+        if fmt is Format.csv:
+            stream = CursorStream(
+                session,
+                statement,
+                lambda rows: csv_lines([row[:-2] for row in rows]),  # not the retraction
+                prefix=csv_lines([ASSESSMENT_COLUMNS]),
+                round_trip_seconds=seconds,
+            )
+            disposition = f'inline; filename="assessments-{country.code}.csv"'
+            headers = {"Content-Disposition": disposition, **headers}
+            media_type = CSV_MEDIA_TYPE
+        else:
+            render = ndjson_lines(service.EXPORT_FIELDS)
+            stream = CursorStream(session, statement, render, round_trip_seconds=seconds)
+            media_type = MEDIA_TYPES[Format.ndjson]
+        stream.start()
+    except BaseException:
+        session.close()
+        raise
+    return CursorResponse(stream, media_type=media_type, headers=headers)

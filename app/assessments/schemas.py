@@ -14,6 +14,7 @@ from app.schemas import (
     Page,
     SourceId,
     iso_date_text,
+    not_after_today,
 )
 from app.vocabulary import AssessedValue, CategoryKey, PositionValue
 
@@ -52,6 +53,7 @@ class AssessmentCreate(AppInput):
     note: LongText | None = Field(default=None, description="Caveats or context.")
 
     _date = field_validator("as_of", mode="before")(iso_date_text)
+    _past = field_validator("as_of")(not_after_today)
     _value = field_validator("value", mode="before")(_not_unknown)
 
     @field_validator("country", mode="before")
@@ -74,6 +76,7 @@ class AssessmentUpdate(AppInput):
 
     _value = field_validator("value", mode="before")(_not_unknown)
     _date = field_validator("as_of", mode="before")(iso_date_text)
+    _past = field_validator("as_of")(not_after_today)
 
 
 class AssessmentRead(AppModel):

@@ -4,8 +4,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, Select, String, func, select, true, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from app.assessments.models import Assessment
@@ -59,6 +60,9 @@ def _latest_assessments(
     source_id: str | None,
 ) -> Sequence[Assessment]:
     """Each source's latest assessment per country and category, as of `as_of`.
+
+    The SQL half of the position rule (app.assessments.positions has the other half, and
+    the whole rule): retracted assessments and those after `as_of` never count.
 
     For every (country, category, source) triple of the small catalogue tables, one backward
     probe of the unique index (country, category, source, as_of) finds the latest
@@ -201,3 +205,56 @@ def list_country_assessments(
         query.order_by(Assessment.as_of.desc(), Assessment.id.desc()).limit(limit).offset(offset)
     ).all()
     return rows, total
+
+
+def _current_of(country_code: str) -> ColumnElement[bool]:
+    return (Assessment.country_code == country_code) & Assessment.retracted_at.is_(None)
+
+
+def count_country_assessments(session: Session, *, country_code: str) -> int:
+    """How many assessments an export of the country holds (its `X-Total-Count`)."""
+    query = select(func.count()).select_from(Assessment).where(_current_of(country_code))
+    return session.scalar(query) or 0
+
+
+def country_assessments_export(
+    *, country_code: str, limit: int | None, offset: int
+) -> Select[tuple[Any, ...]]:
+    """`list_country_assessments`'s rows as Core rows, in `AssessmentRead`'s field order
+    (`EXPORT_FIELDS`), for a streamed export: no ORM entity nor model per row, and the
+    enums as their stored text (what their `str` renders anyway)."""
+    columns = Assessment.__table__.c
+    return (
+        select(
+            columns.id,
+            columns.country_code,
+            type_coerce(columns.category_key, String).label("category"),
+            type_coerce(columns.value, String).label("value"),
+            columns.source_id,
+            columns.reported_via_id,
+            columns.as_of,
+            columns.evidence,
+            columns.note,
+            columns.retracted_at,
+            columns.retraction_note,
+        )
+        .where(_current_of(country_code))
+        .order_by(columns.as_of.desc(), columns.id.desc())
+        .limit(limit)
+        .offset(offset or None)  # no `LIMIT ALL OFFSET 0` for a whole export
+    )
+
+
+EXPORT_FIELDS = (
+    "id",
+    "country_code",
+    "category",
+    "value",
+    "source_id",
+    "reported_via_id",
+    "as_of",
+    "evidence",
+    "note",
+    "retracted_at",
+    "retraction_note",
+)

@@ -47,6 +47,15 @@ _POSITIONS_JSON = TypeAdapter(list[PositionRead])
 BEFORE_ANY = date.min
 
 
+def canonical_date(dates: Sequence[date], as_of: date | None) -> date:
+    """The latest of a country's assessment `dates` (sorted) on or before `as_of` (None:
+    the latest of all), or BEFORE_ANY: the date whose positions `as_of` reads."""
+    if as_of is None:
+        return dates[-1] if dates else BEFORE_ANY
+    at = bisect.bisect_right(dates, as_of)
+    return dates[at - 1] if at else BEFORE_ANY
+
+
 @dataclass(frozen=True)
 class CountryEntry:
     code: str
@@ -141,12 +150,7 @@ class RevisionView:
     def canonical(self, code: str, as_of: date | None) -> date | None:
         """The canonical date of `as_of` for `code`, or None if its dates are not loaded."""
         dates = self.dates.get(code)
-        if dates is None:
-            return None
-        if as_of is None:
-            return dates[-1] if dates else BEFORE_ANY
-        at = bisect.bisect_right(dates, as_of)
-        return dates[at - 1] if at else BEFORE_ANY
+        return None if dates is None else canonical_date(dates, as_of)
 
     def cached(self, code: str, as_of: date | None, source: str | None) -> Rendered | None:
         canonical = self.canonical(code, as_of)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.categories.models import Category
-from app.problems import NotFound
+from app.errors import NotFound
 from app.vocabulary import CategoryKey
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.countries.models import Country
-from app.problems import NotFound
+from app.errors import NotFound
 
 
 def find_country(session: Session, *, code: str) -> Country | None:

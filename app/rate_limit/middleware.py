@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.problems import problem_response
 from app.rate_limit.buckets import BucketStore, Outcome, Policy
+from app.security_headers import PROBLEM_HEADERS
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
@@ -40,6 +41,7 @@ RATE_LIMITED = "/problems/rate-limited"
 # Not CORS-safelisted: a cross-origin page reads them only if they are exposed.
 RATE_LIMIT_HEADERS = ("RateLimit", "RateLimit-Policy")
 EXPOSED = ", ".join(("Retry-After", *RATE_LIMIT_HEADERS))
+_OWN_HEADERS = frozenset(name.lower().encode() for name in RATE_LIMIT_HEADERS)
 
 
 class RateLimitMiddleware:
@@ -101,10 +103,16 @@ class RateLimitMiddleware:
                 elif key_hash is not None and status == 401:
                     await self.store.charge(address_key, policy, 1)
                 # A new message: inner layers (the response cache) may keep the one they sent.
+                # Ours replace any the response already carries, so each is sent once
+                # whatever an inner layer kept or replayed.
                 message = {
                     **message,
                     "headers": [
-                        *message.get("headers", ()),
+                        *(
+                            (name, value)
+                            for name, value in message.get("headers", ())
+                            if name.lower() not in _OWN_HEADERS
+                        ),
                         (b"ratelimit", current.header.encode()),
                         self._policy_headers[policy.name],
                     ],
@@ -117,10 +125,12 @@ class RateLimitMiddleware:
         self, scope: Scope, receive: Receive, send: Send, outcome: Outcome, who: str
     ) -> None:
         policy = outcome.policy
+        # Outside the security headers layer: the 429 brings its own.
         headers = {
             "Retry-After": str(outcome.retry_after),
             "RateLimit": outcome.header,
             "RateLimit-Policy": policy.header,
+            **PROBLEM_HEADERS,
         }
         headers |= self._cors(scope)
         response = problem_response(

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import (
     Column,
     Date,
@@ -54,11 +53,9 @@ from app.changes.models import Change
 from app.changes.service import SEED_ACTOR
 from app.countries.models import Country
 from app.revision import bump_revision
+from app.seeding.kinds import CATALOGUE, STREAMED
 from app.seeding.loader import SeedReport, apply_catalogue, refresh_planner_statistics
 from app.seeding.reading import (
-    ASSESSMENT_COLUMNS,
-    ASSESSMENTS_FILE,
-    REQUIRED_ASSESSMENT_COLUMNS,
     Collector,
     SeedSet,
     SeedValidationError,
@@ -101,14 +98,17 @@ _REFERENCES: tuple[tuple[str, ColumnElement[Any]], ...] = (
 
 
 def _staged_rows(folder: Path, seeds: SeedSet, errors: Collector) -> Iterator[dict[str, Any]]:
-    path = folder / ASSESSMENTS_FILE
+    """The streamed kind's rows, validated as app.seeding.reading validates them; its
+    duplicates are found once staged (`_index_staging`)."""
+    path = folder / STREAMED.file
     label = str(path)
     if not path.is_file():
         errors.add(label, None, None, "file is missing")
         return
+    assert STREAMED.columns is not None  # a CSV: streamed one record at a time
     with path.open(encoding="utf-8-sig", newline="") as stream:
         for line, data in csv_records(
-            stream, label, ASSESSMENT_COLUMNS, REQUIRED_ASSESSMENT_COLUMNS, errors
+            stream, label, STREAMED.columns, set(STREAMED.required), errors
         ):
             if len(errors.errors) >= MAX_ERRORS:
                 errors.add(label, line, None, f"stopped after {MAX_ERRORS} errors")
@@ -116,12 +116,8 @@ def _staged_rows(folder: Path, seeds: SeedSet, errors: Collector) -> Iterator[di
             if any("\x00" in value for value in data.values()):
                 errors.add(label, line, None, "contains a NUL byte")
                 continue
-            try:
-                row = AssessmentSeedRow.model_validate(data)
-            except ValidationError as exc:
-                for err in exc.errors():
-                    field = ".".join(str(part) for part in err["loc"]) or None
-                    errors.add(label, line, field, str(err["msg"]).removeprefix("Value error, "))
+            row = errors.validate(AssessmentSeedRow, data, label, line)
+            if row is None:
                 continue
             problems = assessment_reference_problems(row, seeds)
             for field, message in problems:
@@ -234,8 +230,8 @@ def _may_skip_row_triggers(session: Session) -> bool:
 
 def _check_references(session: Session, label: str) -> None:
     """What the foreign keys of `assessments` would check, for every staged row at once."""
-    for table in (Country, Category, Source):
-        columns = list(table.__table__.primary_key)
+    for kind in CATALOGUE:
+        columns = list(kind.model.__table__.primary_key)
         session.execute(select(*columns).with_for_update(read=True, key_share=True)).all()
     # NOT IN over a primary key (never NULL) is a hashed lookup; a NULL reported_via passes.
     dangling = or_(*(staging.c[name].not_in(select(target)) for name, target in _REFERENCES))
@@ -372,7 +368,7 @@ def load_seeds_bulk(
     log, revision) for assessment files too large to hold in memory."""
     seeds = read_seeds(folder, assessments=False)
     errors = Collector()
-    label = str(folder / ASSESSMENTS_FILE)
+    label = str(folder / STREAMED.file)
     with factory() as session, session.begin():
         _stage(session, folder, seeds, errors)
         if not errors.errors:

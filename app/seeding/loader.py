@@ -10,19 +10,14 @@ from typing import Any, TypeVar
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.assessments.curation import assessment_columns
-from app.assessments.models import Assessment
-from app.categories.models import Category
 from app.changes.service import SEED_ACTOR, record_change, snapshot
-from app.countries.models import Country
+from app.db import Base
 from app.revision import bump_revision
+from app.seeding.kinds import CATALOGUE, KINDS, STREAMED, SeedKind
 from app.seeding.reading import SeedSet, read_seeds
-from app.sources.models import Source
 from app.vocabulary import ChangeAction
 
-Model = TypeVar("Model", Country, Category, Source, Assessment)
-
-KINDS = ("countries", "categories", "sources", "assessments")
+Model = TypeVar("Model", bound=Base)
 
 
 @dataclass
@@ -34,7 +29,9 @@ class KindCounts:
 
 @dataclass
 class SeedReport:
-    counts: dict[str, KindCounts] = field(default_factory=lambda: {k: KindCounts() for k in KINDS})
+    counts: dict[str, KindCounts] = field(
+        default_factory=lambda: {kind.name: KindCounts() for kind in KINDS}
+    )
     revision: int | None = None
     dry_run: bool = False
 
@@ -109,67 +106,36 @@ def _upsert(
     counts.updated += len(updated)
 
 
-def apply_catalogue(session: Session, seeds: SeedSet, report: SeedReport) -> None:
-    """Upsert countries, categories and sources (small files) into the caller's transaction."""
-    counts = report.counts
+def apply_kind(session: Session, kind: SeedKind, records: list[Any], report: SeedReport) -> None:
+    """Upsert one kind's records into the caller's transaction, by the kind's natural key."""
     _upsert(
         session,
-        counts["countries"],
-        "country",
-        {c.code: c for c in session.scalars(select(Country))},
-        ((c.code, vars(c).copy()) for c in seeds.countries),
-        Country,
-        lambda c: c.code,
-    )
-    _upsert(
-        session,
-        counts["categories"],
-        "category",
-        {c.key: c for c in session.scalars(select(Category))},
+        report.counts[kind.name],
+        kind.entity,
+        {kind.stored_key(obj): obj for obj in session.scalars(select(kind.model))},
         (
-            (c.key, {"key": c.key, "position": i, "label": c.label, "definition": c.definition})
-            for i, c in enumerate(seeds.categories, start=1)
+            (kind.key(record), kind.values(record, position))
+            for position, record in enumerate(records, start=1)
         ),
-        Category,
-        lambda c: c.key.value,
+        kind.model,
+        kind.ident,
     )
-    _upsert(
-        session,
-        counts["sources"],
-        "source",
-        {s.id: s for s in session.scalars(select(Source))},
-        ((s.id, s.model_dump()) for s in seeds.sources),
-        Source,
-        lambda s: s.id,
-    )
+
+
+def apply_catalogue(session: Session, seeds: SeedSet, report: SeedReport) -> None:
+    """Upsert every kind but the streamed one (small files) into the caller's transaction."""
+    for kind in CATALOGUE:
+        apply_kind(session, kind, seeds.records[kind.name], report)
 
 
 def apply_seeds(session: Session, seeds: SeedSet) -> SeedReport:
     """Write `seeds` into the caller's transaction. Rows absent from the seeds are kept."""
     report = SeedReport()
-    counts = report.counts
     apply_catalogue(session, seeds, report)
-    _upsert(
-        session,
-        counts["assessments"],
-        "assessment",
-        {
-            (a.country_code, a.category_key, a.source_id, a.as_of): a
-            for a in session.scalars(select(Assessment))
-        },
-        (
-            ((a.country, a.category, a.source, a.as_of), assessment_columns(a))
-            for a in seeds.assessments
-        ),
-        Assessment,
-        lambda a: str(a.id),
-    )
+    apply_kind(session, STREAMED, seeds.records[STREAMED.name], report)
     if report.changed:
         report.revision = bump_revision(session)
     return report
-
-
-CATALOGUE_TABLES = ("countries", "categories", "sources", "assessments")
 
 
 def refresh_planner_statistics(session: Session) -> None:
@@ -177,8 +143,8 @@ def refresh_planner_statistics(session: Session) -> None:
     this small (its threshold is 50 changed rows), and the default guesses for a table
     without statistics are far off: they made PostgreSQL plan the whole chart at a cost
     that switched on JIT compilation, 140 ms for a 1 ms query."""
-    for table in CATALOGUE_TABLES:
-        session.execute(text(f"ANALYZE {table}"))
+    for kind in KINDS:
+        session.execute(text(f"ANALYZE {kind.model.__tablename__}"))
 
 
 def load_seeds(

@@ -4,37 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pycountry
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from app.assessments.validation import reference_problems
-from app.seeding.rows import (
-    AssessmentSeedRow,
-    CategorySeedRow,
-    CountrySeedRow,
-    SourceSeedRow,
+from app.seeding.kinds import (
+    ASSESSMENTS,
+    KINDS,
+    STREAMED,
+    RowError,
+    SeedKind,
 )
-from app.vocabulary import CategoryKey
+from app.seeding.kinds import USER_ASSIGNED as USER_ASSIGNED  # re-exported (bench/generate.py)
+from app.seeding.rows import AssessmentSeedRow
 
-COUNTRIES_FILE = "countries.csv"
-CATEGORIES_FILE = "categories.yaml"
-SOURCES_FILE = "sources.yaml"
-ASSESSMENTS_FILE = "assessments.csv"
 MAX_FIELD_CHARS = 100_000
-
-# ISO 3166-1 reserves these alpha-2 codes for users (XK is the customary code for Kosovo).
-USER_ASSIGNED = (
-    {"AA", "ZZ"}
-    | {f"Q{c}" for c in "MNOPQRSTUVWXYZ"}
-    | {f"X{c}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
-)
 
 Row = TypeVar("Row", bound=BaseModel)
 
@@ -63,26 +51,16 @@ class SeedValidationError(Exception):
         self.errors = list(errors)
 
 
-@dataclass(frozen=True)
-class CountryRecord:
-    code: str
-    alpha3: str
-    numeric: str | None
-    name: str
-    official_name: str | None
-
-
 @dataclass
 class SeedSet:
     """Everything the seed folder says, validated and cross-checked."""
 
-    countries: list[CountryRecord] = field(default_factory=list)
-    categories: list[CategorySeedRow] = field(default_factory=list)
-    sources: list[SourceSeedRow] = field(default_factory=list)
-    assessments: list[AssessmentSeedRow] = field(default_factory=list)
-    # Codes and ids the files name (None: the file could not be read), for cross-checks.
-    named_countries: set[str] | None = None
-    named_sources: set[str] | None = None
+    # Each kind's records, in file order (its file unread: none).
+    records: dict[str, list[Any]] = field(default_factory=lambda: {k.name: [] for k in KINDS})
+    # Keys each file names, valid or not, for cross-checks (None: the file could not be read).
+    named: dict[str, set[str] | None] = field(
+        default_factory=lambda: {k.name: None for k in KINDS if k.named is not None}
+    )
 
 
 class Collector:
@@ -234,192 +212,83 @@ def _yaml_records(text: str, label: str, errors: Collector) -> list[tuple[int, d
     return records
 
 
-def _resolve_country(
-    row: CountrySeedRow, label: str, line: int, errors: Collector
-) -> CountryRecord | None:
-    if row.code in USER_ASSIGNED:
-        if row.name is None or row.alpha3 is None:
-            errors.add(label, line, "name", f"user-assigned code {row.code} needs name and alpha3")
-            return None
-        return CountryRecord(row.code, row.alpha3, row.numeric, row.name, None)
-    iso = pycountry.countries.get(alpha_2=row.code)
-    if iso is None:
-        errors.add(label, line, "code", f"unknown country code {row.code!r} (not in ISO 3166-1)")
-        return None
-    if row.name or row.alpha3 or row.numeric:
-        errors.add(
-            label,
-            line,
-            "name",
-            f"{row.code} is an ISO code: leave name, alpha3 and numeric empty (from ISO 3166)",
-        )
-        return None
-    return CountryRecord(
-        code=iso.alpha_2,
-        alpha3=iso.alpha_3,
-        numeric=iso.numeric,
-        name=getattr(iso, "common_name", None) or iso.name,
-        official_name=getattr(iso, "official_name", None),
-    )
-
-
-ASSESSMENT_COLUMNS = (
-    "country",
-    "category",
-    "value",
-    "source",
-    "reported_via",
-    "as_of",
-    "evidence",
-    "note",
-)
-REQUIRED_ASSESSMENT_COLUMNS = {"country", "category", "value", "source", "as_of", "evidence"}
+ASSESSMENT_COLUMNS = ASSESSMENTS.columns  # the header bench/generate.py writes
 
 
 def assessment_reference_problems(row: AssessmentSeedRow, seeds: SeedSet) -> list[tuple[str, str]]:
-    """The API's reference checks, against what the seed files name. A file that could not be
-    read names nothing, and is not blamed again for every row that cites it."""
-    countries, sources = seeds.named_countries, seeds.named_sources
-    problems = reference_problems(
-        row,
-        country_exists=lambda code: countries is None or code in countries,
-        source_exists=lambda source_id: sources is None or source_id in sources,
-    )
-    where = {"country": COUNTRIES_FILE, "source": SOURCES_FILE, "reported_via": SOURCES_FILE}
-    return [(field, f"{message} (not in {where[field]})") for field, message in problems]
+    """The API's reference checks, against what the seed files name (see kinds.py)."""
+    assert ASSESSMENTS.references is not None
+    return ASSESSMENTS.references(row, seeds.named)
+
+
+def _records(
+    kind: SeedKind, text: str, file: str, errors: Collector
+) -> list[tuple[int, dict[str, Any]]]:
+    if kind.columns is None:
+        return _yaml_records(text, file, errors)
+    return list(_csv_rows(text, file, kind.columns, set(kind.required), errors))
+
+
+def _read_kind(kind: SeedKind, folder: Path, seeds: SeedSet, errors: Collector) -> None:
+    """Read, validate and cross-check one seed file into `seeds`; every error to `errors`.
+
+    Each row is validated by the kind's row model, then checked for references to what
+    earlier files name, for a key an earlier line had, and resolved into its record.
+    A row citing an invalid record, or a file that is missing, is not reported again as
+    "not in <file>" (that would be untrue): what a file names counts its invalid records,
+    and is None when the file could not be read at all.
+    """
+    file = str(folder / kind.file)
+    text = _read_text(folder / kind.file, file, errors)
+    if text is None:
+        return
+    errors_before = len(errors.errors)
+    records = _records(kind, text, file, errors)
+    if kind.named is not None and (records or len(errors.errors) == errors_before):
+        seeds.named[kind.name] = {kind.named(data) for _, data in records}
+    resolve = kind.resolver() if kind.resolver is not None else None
+    first_lines: dict[Hashable, int] = {}
+    accepted = seeds.records[kind.name]
+    for line, data in records:
+        row = errors.validate(kind.row, data, file, line)
+        if row is None:
+            continue
+        ok = True
+        if kind.references is not None:
+            for field_name, message in kind.references(row, seeds.named):
+                errors.add(file, line, field_name, message)
+                ok = False
+        if kind.duplicate is not None:
+            key = kind.key(row)
+            if key in first_lines:
+                error = kind.duplicate(row, first_lines[key])
+                errors.add(file, line, error.field, error.message)
+                continue
+            first_lines[key] = line
+        if not ok:
+            continue
+        record = row if resolve is None else resolve(row, line)
+        if isinstance(record, RowError):
+            errors.add(file, line, record.field, record.message)
+            continue
+        accepted.append(record)
+    if kind.whole_file is not None and len(errors.errors) == errors_before:
+        refused = kind.whole_file(accepted)
+        if refused is not None:
+            errors.add(file, None, refused.field, refused.message)
 
 
 def read_seeds(folder: Path, *, assessments: bool = True) -> SeedSet:
     """Parse and cross-check every seed file; raise SeedValidationError listing all errors.
 
     With `assessments=False` the (possibly huge) assessments file is left to the streaming
-    bulk loader, which checks its rows against `named_countries` and `named_sources`.
+    bulk loader, which checks its rows against what the other files name (`seeds.named`).
     """
     errors = Collector()
     seeds = SeedSet()
-
-    def label(name: str) -> str:
-        return str(folder / name)
-
-    text = _read_text(folder / COUNTRIES_FILE, label(COUNTRIES_FILE), errors)
-    country_lines: dict[str, int] = {}
-    alpha3_lines: dict[str, int] = {}
-    # Codes and ids each file names, valid or not, for the cross-checks of assessments.csv;
-    # None when the file could not be read at all. A row citing an invalid record, or a file
-    # that is missing, is not reported again as "not in <file>" (that would be untrue).
-    named_countries: set[str] | None = None
-    named_sources: set[str] | None = None
-    if text is not None:
-        file = label(COUNTRIES_FILE)
-        errors_before = len(errors.errors)
-        rows = list(_csv_rows(text, file, ("code", "name", "alpha3", "numeric"), {"code"}, errors))
-        if rows or len(errors.errors) == errors_before:
-            named_countries = {data["code"].strip().upper() for _, data in rows}
-        for line, data in rows:
-            row = errors.validate(CountrySeedRow, data, file, line)
-            if row is None:
-                continue
-            if row.code in country_lines:
-                errors.add(
-                    file,
-                    line,
-                    "code",
-                    f"duplicate country {row.code} (first on line {country_lines[row.code]})",
-                )
-                continue
-            country_lines[row.code] = line
-            record = _resolve_country(row, file, line, errors)
-            if record is None:
-                continue
-            # countries.alpha3 is unique: catch a clash here, not as an IntegrityError mid-load.
-            if record.alpha3 in alpha3_lines:
-                first = alpha3_lines[record.alpha3]
-                errors.add(
-                    file, line, "alpha3", f"duplicate alpha3 {record.alpha3} (also on line {first})"
-                )
-                continue
-            alpha3_lines[record.alpha3] = line
-            seeds.countries.append(record)
-
-    text = _read_text(folder / CATEGORIES_FILE, label(CATEGORIES_FILE), errors)
-    if text is not None:
-        file = label(CATEGORIES_FILE)
-        errors_before = len(errors.errors)
-        for line, data in _yaml_records(text, file, errors):
-            category = errors.validate(CategorySeedRow, data, file, line)
-            if category is not None:
-                seeds.categories.append(category)
-        keys = [c.key for c in seeds.categories]
-        if len(errors.errors) == errors_before and keys != list(CategoryKey):
-            expected = ", ".join(k.value for k in CategoryKey)
-            errors.add(file, None, "key", f"categories must be exactly, in order: {expected}")
-
-    text = _read_text(folder / SOURCES_FILE, label(SOURCES_FILE), errors)
-    source_ids: dict[str, int] = {}
-    if text is not None:
-        file = label(SOURCES_FILE)
-        errors_before = len(errors.errors)
-        records = _yaml_records(text, file, errors)
-        if records or len(errors.errors) == errors_before:
-            named_sources = {str(data.get("id", "")).strip() for _, data in records}
-        for line, data in records:
-            source = errors.validate(SourceSeedRow, data, file, line)
-            if source is None:
-                continue
-            if source.id in source_ids:
-                errors.add(
-                    file,
-                    line,
-                    "id",
-                    f"duplicate source {source.id!r} (first on line {source_ids[source.id]})",
-                )
-                continue
-            source_ids[source.id] = line
-            seeds.sources.append(source)
-
-    seeds.named_countries, seeds.named_sources = named_countries, named_sources
-    text = (
-        _read_text(folder / ASSESSMENTS_FILE, label(ASSESSMENTS_FILE), errors)
-        if assessments
-        else None
-    )
-    if text is not None:
-        file = label(ASSESSMENTS_FILE)
-        columns = ASSESSMENT_COLUMNS
-        seen: dict[tuple[str, str, str, date], int] = {}
-        for line, data in _csv_rows(
-            text,
-            file,
-            columns,
-            REQUIRED_ASSESSMENT_COLUMNS,
-            errors,
-        ):
-            assessment = errors.validate(AssessmentSeedRow, data, file, line)
-            if assessment is None:
-                continue
-            ok = True
-            for field_name, message in assessment_reference_problems(assessment, seeds):
-                errors.add(file, line, field_name, message)
-                ok = False
-            key = (
-                assessment.country,
-                assessment.category.value,
-                assessment.source,
-                assessment.as_of,
-            )
-            if key in seen:
-                errors.add(
-                    file,
-                    line,
-                    None,
-                    f"duplicate row: same country, category, source and as_of as line {seen[key]}",
-                )
-                ok = False
-            else:
-                seen[key] = line
-            if ok:
-                seeds.assessments.append(assessment)
-
+    for kind in KINDS:
+        if assessments or kind is not STREAMED:
+            _read_kind(kind, folder, seeds, errors)
     if errors.errors:
         raise SeedValidationError(errors.errors)
     return seeds

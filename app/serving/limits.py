@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from app.problems import PROBLEM_MEDIA_TYPE
+from app.security_headers import NO_STORE, NOSNIFF
 from app.settings import Settings
 
 
@@ -61,6 +62,11 @@ class LimitProblem:
     @property
     def content_type(self) -> str:
         return PROBLEM_MEDIA_TYPE
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """What the app's own problems carry too: no middleware sees these answers."""
+        return [NOSNIFF, NO_STORE]
 
 
 def headers_too_large(limits: ProtocolLimits) -> LimitProblem:

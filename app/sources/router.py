@@ -13,8 +13,9 @@ from app.schemas import SOURCE_ID_PATTERN
 from app.sources import service
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
+from app.strict_json import StrictJSONRoute
 
-router = APIRouter(prefix="/sources", tags=["sources"])
+router = APIRouter(prefix="/sources", tags=["sources"], route_class=StrictJSONRoute)
 
 SourceIdPath = Annotated[
     str,

@@ -15,6 +15,7 @@ from app.schemas import (
     Publisher,
     ShortText,
     iso_date_text,
+    not_after_today,
 )
 from app.vocabulary import SourceKind, VerificationStatus
 
@@ -52,6 +53,8 @@ class SourceFields(AppInput):
     )
 
     _dates = field_validator("published_on", "document_date", mode="before")(iso_date_text)
+    # A publication has happened; a document may carry any date it likes.
+    _published = field_validator("published_on")(not_after_today)
 
 
 class SourceCreate(SourceFields):
@@ -80,6 +83,7 @@ class SourceUpdate(AppInput):
     verification_note: LongText | None = Field(default=None, description="New note, or null.")
 
     _dates = field_validator("published_on", "document_date", mode="before")(iso_date_text)
+    _published = field_validator("published_on")(not_after_today)
 
 
 class SourceRead(AppModel):

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.problems import Conflict, NotFound
+from app.errors import Conflict, NotFound
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceFields, SourceUpdate
 from app.vocabulary import ChangeAction

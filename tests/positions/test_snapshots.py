@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from app.assessments.snapshots import PositionSnapshots
 from app.db import make_engine, make_sessionmaker
@@ -173,3 +176,25 @@ def test_what_the_fast_lane_cannot_vouch_for_goes_to_the_route(client: TestClien
         response = client.get(path)
         assert response.status_code == status, path
         assert response.headers["content-type"] == "application/problem+json", path
+
+
+def test_held_positions_are_answered_without_deriving_again(
+    seeded_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: the lane once stashed its answer in the lifespan's state, which every
+    request's state is copied from, so it never answered at all (and misses queued)."""
+    derived: list[str] = []
+    original = PositionSnapshots.country
+
+    def counting(
+        self: PositionSnapshots, session: Session, code: str, *args: Any
+    ) -> tuple[int, bytes]:
+        derived.append(code)
+        return original(self, session, code, *args)
+
+    monkeypatch.setattr(PositionSnapshots, "country", counting)
+    uncached = seeded_settings.model_copy(update={"cache_enabled": False})
+    with TestClient(create_app(uncached)) as client:
+        for day in ("2024-01-01", "2024-01-02", "2025-03-04", "2030-12-31"):
+            assert client.get(f"/countries/RS/positions?as_of={day}").status_code == 200
+    assert derived == ["RS"]

@@ -1,0 +1,237 @@
+"""The seed kinds, as data: one entry per seed file, in load order.
+
+Reading and validation (app.seeding.reading), loading (app.seeding.loader) and the bulk
+path (app.seeding.bulk) all iterate KINDS, so a new kind of seed is a row model in
+`rows.py`, an ORM model, and one entry here. What is particular to one kind (countries
+resolved against ISO 3166, the fixed list of categories, assessments' references) is a
+hook of its entry, not a branch in the code that walks the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pycountry
+from pydantic import BaseModel
+
+from app.assessments.curation import assessment_columns
+from app.assessments.models import Assessment
+from app.assessments.validation import reference_problems
+from app.categories.models import Category
+from app.countries.models import Country
+from app.db import Base
+from app.seeding.rows import AssessmentSeedRow, CategorySeedRow, CountrySeedRow, SourceSeedRow
+from app.sources.models import Source
+from app.vocabulary import CategoryKey
+
+# ISO 3166-1 reserves these alpha-2 codes for users (XK is the customary code for Kosovo).
+USER_ASSIGNED = (
+    {"AA", "ZZ"}
+    | {f"Q{c}" for c in "MNOPQRSTUVWXYZ"}
+    | {f"X{c}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+)
+
+# What the files name (a kind's name -> the keys its file names; None: it could not be read).
+Named = Mapping[str, set[str] | None]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why a validated row cannot become a record: the field to blame, and what is wrong."""
+
+    field: str | None
+    message: str
+
+
+# Turns a validated row into the record to load (or refuses it); a fresh one per read, so
+# it may remember earlier rows of the file (a second unique key, say).
+Resolver = Callable[[Any, int], Any]
+
+
+@dataclass(frozen=True)
+class SeedKind:
+    """One kind of seed: its file, how a record is read and checked, and where it goes."""
+
+    name: str  # in the load report, and the name of its table
+    file: str
+    row: type[BaseModel]
+    model: type[Base]
+    entity: str  # the change log's name for it
+    # The natural key of a validated row (and of its record), and of a stored model row:
+    # the loader creates what is missing and updates what differs, by this key.
+    key: Callable[[Any], Hashable]
+    stored_key: Callable[[Any], Hashable]
+    # The columns to write for a record, given its position in the file (from 1).
+    values: Callable[[Any, int], dict[str, Any]]
+    ident: Callable[[Any], str]  # the change log's entity id for a stored row
+    # CSV columns (and the required ones); None: the file is a YAML list of mappings.
+    columns: tuple[str, ...] | None = None
+    required: frozenset[str] = frozenset()
+    # The key a record names, valid or not, for later kinds' references.
+    named: Callable[[dict[str, Any]], str] | None = None
+    # The error for a row whose key an earlier line had; None: the kind does not check.
+    duplicate: Callable[[Any, int], RowError] | None = None
+    # (field, message) for each reference to what earlier files do not name.
+    references: Callable[[Any, Named], list[tuple[str, str]]] | None = None
+    resolver: Callable[[], Resolver] | None = None
+    # A check of the whole file's records, made only when every row was valid.
+    whole_file: Callable[[list[Any]], RowError | None] | None = None
+
+
+@dataclass(frozen=True)
+class CountryRecord:
+    code: str
+    alpha3: str
+    numeric: str | None
+    name: str
+    official_name: str | None
+
+
+def _resolve_country(row: CountrySeedRow) -> CountryRecord | RowError:
+    if row.code in USER_ASSIGNED:
+        if row.name is None or row.alpha3 is None:
+            return RowError("name", f"user-assigned code {row.code} needs name and alpha3")
+        return CountryRecord(row.code, row.alpha3, row.numeric, row.name, None)
+    iso = pycountry.countries.get(alpha_2=row.code)
+    if iso is None:
+        return RowError("code", f"unknown country code {row.code!r} (not in ISO 3166-1)")
+    if row.name or row.alpha3 or row.numeric:
+        return RowError(
+            "name",
+            f"{row.code} is an ISO code: leave name, alpha3 and numeric empty (from ISO 3166)",
+        )
+    return CountryRecord(
+        code=iso.alpha_2,
+        alpha3=iso.alpha_3,
+        numeric=iso.numeric,
+        name=getattr(iso, "common_name", None) or iso.name,
+        official_name=getattr(iso, "official_name", None),
+    )
+
+
+def _country_resolver() -> Resolver:
+    """Names from ISO 3166; countries.alpha3 is unique too: a clash is caught here, not as
+    an IntegrityError mid-load."""
+    alpha3_lines: dict[str, int] = {}
+
+    def resolve(row: CountrySeedRow, line: int) -> CountryRecord | RowError:
+        record = _resolve_country(row)
+        if isinstance(record, RowError):
+            return record
+        if record.alpha3 in alpha3_lines:
+            first = alpha3_lines[record.alpha3]
+            return RowError("alpha3", f"duplicate alpha3 {record.alpha3} (also on line {first})")
+        alpha3_lines[record.alpha3] = line
+        return record
+
+    return resolve
+
+
+def _categories_in_chart_order(categories: list[CategorySeedRow]) -> RowError | None:
+    if [c.key for c in categories] == list(CategoryKey):
+        return None
+    expected = ", ".join(k.value for k in CategoryKey)
+    return RowError("key", f"categories must be exactly, in order: {expected}")
+
+
+COUNTRIES = SeedKind(
+    name="countries",
+    file="countries.csv",
+    row=CountrySeedRow,
+    model=Country,
+    entity="country",
+    key=lambda c: c.code,
+    stored_key=lambda c: c.code,
+    values=lambda c, _position: vars(c).copy(),
+    ident=lambda c: c.code,
+    columns=("code", "name", "alpha3", "numeric"),
+    required=frozenset({"code"}),
+    named=lambda data: data["code"].strip().upper(),
+    duplicate=lambda row, first: RowError(
+        "code", f"duplicate country {row.code} (first on line {first})"
+    ),
+    resolver=_country_resolver,
+)
+CATEGORIES = SeedKind(
+    name="categories",
+    file="categories.yaml",
+    row=CategorySeedRow,
+    model=Category,
+    entity="category",
+    key=lambda c: c.key,
+    stored_key=lambda c: c.key,
+    # The record order is the chart's column order.
+    values=lambda c, position: {
+        "key": c.key,
+        "position": position,
+        "label": c.label,
+        "definition": c.definition,
+    },
+    ident=lambda c: c.key.value,
+    whole_file=_categories_in_chart_order,
+)
+SOURCES = SeedKind(
+    name="sources",
+    file="sources.yaml",
+    row=SourceSeedRow,
+    model=Source,
+    entity="source",
+    key=lambda s: s.id,
+    stored_key=lambda s: s.id,
+    values=lambda s, _position: s.model_dump(),
+    ident=lambda s: s.id,
+    named=lambda data: str(data.get("id", "")).strip(),
+    duplicate=lambda row, first: RowError(
+        "id", f"duplicate source {row.id!r} (first on line {first})"
+    ),
+)
+
+
+def _assessment_references(row: AssessmentSeedRow, named: Named) -> list[tuple[str, str]]:
+    """The API's reference checks, against what the seed files name. A file that could not be
+    read names nothing, and is not blamed again for every row that cites it."""
+    countries, sources = named[COUNTRIES.name], named[SOURCES.name]
+    problems = reference_problems(
+        row,
+        country_exists=lambda code: countries is None or code in countries,
+        source_exists=lambda source_id: sources is None or source_id in sources,
+    )
+    where = {"country": COUNTRIES.file, "source": SOURCES.file, "reported_via": SOURCES.file}
+    return [(field, f"{message} (not in {where[field]})") for field, message in problems]
+
+
+ASSESSMENTS = SeedKind(
+    name="assessments",
+    file="assessments.csv",
+    row=AssessmentSeedRow,
+    model=Assessment,
+    entity="assessment",
+    key=lambda a: (a.country, a.category, a.source, a.as_of),
+    stored_key=lambda a: (a.country_code, a.category_key, a.source_id, a.as_of),
+    values=lambda a, _position: assessment_columns(a),
+    ident=lambda a: str(a.id),
+    columns=(
+        "country",
+        "category",
+        "value",
+        "source",
+        "reported_via",
+        "as_of",
+        "evidence",
+        "note",
+    ),
+    required=frozenset({"country", "category", "value", "source", "as_of", "evidence"}),
+    duplicate=lambda _row, first: RowError(
+        None, f"duplicate row: same country, category, source and as_of as line {first}"
+    ),
+    references=_assessment_references,
+)
+
+# Load order: a kind refers only to kinds before it.
+KINDS: tuple[SeedKind, ...] = (COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS)
+# The kind whose file may be of any size: the bulk path streams it; the rest, the
+# catalogue, is small and always read whole.
+STREAMED = ASSESSMENTS
+CATALOGUE: tuple[SeedKind, ...] = tuple(kind for kind in KINDS if kind is not STREAMED)
