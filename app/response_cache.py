@@ -49,6 +49,9 @@ class BoundedCache:
     def __init__(self, *, max_entries: int, max_bytes: int) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        # One entry may take an eighth of the cache: a big export (many MB, streamed) is
+        # neither buffered in full while it streams nor allowed to empty the cache.
+        self.max_entry_bytes = max(max_bytes // 8, 1)
         self.revision: int | None = None
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
         self.bytes = 0
@@ -71,7 +74,7 @@ class BoundedCache:
 
     def put(self, revision: int, key: Key, entry: Entry) -> None:
         self._switch(revision)
-        if entry.size > self.max_bytes:
+        if entry.size > self.max_entry_bytes:
             return
         previous = self._entries.pop(key, None)
         if previous is not None:
@@ -162,7 +165,7 @@ class ResponseCacheMiddleware:
             elif message["type"] == "http.response.body" and cacheable:
                 body = message.get("body", b"")
                 size += len(body)
-                if size > self.cache.max_bytes:
+                if size > self.cache.max_entry_bytes:
                     cacheable = False
                     chunks.clear()
                 else:

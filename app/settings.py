@@ -96,7 +96,10 @@ class Settings(BaseSettings):
         default=2048, ge=1, description="Most responses the in-memory cache holds."
     )
     cache_max_bytes: int = Field(
-        default=32 * 1024 * 1024, ge=1024, description="Most bytes the in-memory cache holds."
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes the in-memory cache holds; a response over an eighth of it "
+        "is never stored (nor buffered while it streams).",
     )
     cors_origins: list[str] = Field(
         default=["*"],

@@ -918,18 +918,17 @@ class BurstRow:
 def _own_cpu_seconds() -> float:
     import resource
 
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has exited
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def measure_burst(
     server: Server, codes: Sequence[str], clients: int, seconds: float, settle_limit: float
 ) -> BurstRow:
-    """`clients` asyncio+httpx clients, each looping over fresh per-country URLs, run in this
-    process (so its CPU time is the client's: this process does nothing else meanwhile)."""
-    import asyncio
-
-    from bench.burst import burst
+    """`clients` wrk connections, each looping over fresh per-country URLs (bench/burst.py's
+    wrk_burst; a Python client would measure itself), and a probe thread in this process."""
+    from bench.burst import wrk_burst
 
     if settle_limit > 0:
         settle(settle_limit)
@@ -937,7 +936,15 @@ def measure_burst(
     client_before = _own_cpu_seconds()
     server_before = tree_cpu_seconds(server.pid)
     started = time.monotonic()
-    outcome = asyncio.run(burst(server.base, clients=clients, seconds=seconds, codes=codes))
+    with tempfile.TemporaryDirectory(prefix="cp-burst-") as tmp:
+        outcome = wrk_burst(
+            server.base,
+            wrk=ensure_wrk(),
+            clients=clients,
+            seconds=seconds,
+            workdir=Path(tmp),
+            codes=codes,
+        )
     wall = time.monotonic() - started
     return BurstRow(
         server=server.name,
@@ -1525,13 +1532,11 @@ def render(
     if bursts:
         parts += [
             "",
-            f"Cache-busting burst (bench/burst.py): {bursts[0].clients} asyncio+httpx clients "
-            f"in this process, each looping over fresh per-country URLs for "
-            f"{args.burst_seconds:g} s (30 s client timeout), one more probing `/healthz` and "
+            f"Cache-busting burst (bench/burst.py, wrk_burst): {bursts[0].clients} wrk "
+            f"connections, each looping over fresh per-country URLs for "
+            f"{args.burst_seconds:g} s (30 s timeout); a probe thread asks `/healthz` and "
             "a cached URL every 100 ms; recovery is the time until a fresh miss gets a 200 "
-            "after the burst. The client is Python too: its CPU (client CPU %) competes with "
-            "the server's for the 2 cores, it caps the load it can offer, and its latencies "
-            "include waiting in its own event loop.",
+            "after the burst. Client CPU is wrk's and the probe's.",
             "",
             burst_table(bursts),
         ]

@@ -113,6 +113,22 @@ def test_cache_is_bounded_by_bytes(seeded_settings: Settings) -> None:
         assert _cache(client).bytes <= 8 * 1024
 
 
+def test_a_response_over_an_eighth_of_the_budget_is_never_stored(
+    seeded_settings: Settings,
+) -> None:
+    """Regression (issue 10): a big export was buffered whole while it streamed, and
+    could push everything else out of the cache."""
+    settings = seeded_settings.model_copy(update={"cache_max_bytes": 64 * 1024})
+    with TestClient(create_app(settings)) as client:
+        plain = {"Accept-Encoding": "identity"}
+        small = client.get("/countries/RS/positions", headers=plain)
+        assert len(small.content) < 8 * 1024
+        big = client.get("/positions?limit=500", headers=plain)
+        assert len(big.content) > 8 * 1024
+        cache = _cache(client)
+        assert len(cache) == 1 and cache.bytes < 8 * 1024
+
+
 def test_cache_never_serves_stale_after_an_api_write(seeded_settings: Settings) -> None:
     engine = make_engine(seeded_settings)
     with make_sessionmaker(engine).begin() as session:
