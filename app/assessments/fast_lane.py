@@ -1,4 +1,5 @@
-"""A fast lane for the commonest cache miss: one country's positions, already derived.
+"""A fast lane for the commonest cache misses: positions already derived, of one country
+or of the whole chart.
 
 Once app.assessments.snapshots holds a country's positions for a canonical date, what is
 left of a request for `/countries/{code}/positions?as_of=...` is framework work: routing,
@@ -9,7 +10,11 @@ and only when, the answer is the route's own, byte for byte:
 
 - GET of exactly that path, with at most `as_of` (YYYY-MM-DD) and `source` (a source-id
   pattern), each at most once; reads need no key; the tracker vouches for the revision;
-- the snapshot of that revision holds the country, the source and the positions.
+- or `GET /positions` with at most those and `limit`/`offset`, answered in JSON (no
+  filters, no other format: those go to the route), through the same renderer
+  (app.assessments.chart_pages) as the route;
+- the snapshot of that revision holds the country (or every country), the source and the
+  positions.
 
 Anything else (an unknown or repeated parameter, a malformed date, a 404, an entry not yet
 derived) goes on to the route, which validates, derives and answers as it always has.
@@ -18,42 +23,66 @@ derived) goes on to the route, which validates, derives and answers as it always
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qsl
 
+from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.assessments.chart_pages import chart_response
+from app.assessments.service import PositionFilter
 from app.assessments.snapshots import PositionSnapshots
+from app.formats import Format
 from app.http_cache import VouchedRevision, vouched_for
+from app.pagination import DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE
 from app.schemas import SOURCE_ID_PATTERN
 
 PATH = re.compile(r"^/countries/([A-Za-z]{2,3})/positions$")
+CHART = "/positions"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SOURCE = re.compile(SOURCE_ID_PATTERN)
+NUMBER = re.compile(r"^\d{1,7}$")
+PAGING = {"limit": (1, MAX_PAGE_SIZE), "offset": (0, MAX_OFFSET)}
+# What the chart route answers with JSON (app.http.formats.negotiate): no Accept, or these.
+JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 
 
-def _parameters(query: bytes) -> tuple[date | None, str | None] | None:
-    """(as_of, source) when the query is one the lane may answer, else None."""
+@dataclass(frozen=True)
+class _Query:
     as_of: date | None = None
     source: str | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+def _parameters(query: bytes, *, paged: bool) -> _Query | None:
+    """The query when it is one the lane may answer (every value valid, none repeated,
+    no other name), else None: the route then validates and answers it."""
     if not query:
-        return as_of, source
-    seen: set[str] = set()
+        return _Query()
+    fields: dict[str, object] = {}
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if name in seen:
+        if name in fields:
             return None
-        seen.add(name)
         if name == "as_of" and DATE.match(value):
             try:
-                as_of = date.fromisoformat(value)
+                fields[name] = date.fromisoformat(value)
             except ValueError:
                 return None
         elif name == "source" and len(value) <= 100 and SOURCE.match(value):
-            source = value
+            fields[name] = value
+        elif paged and name in PAGING and NUMBER.match(value):
+            number = int(value)
+            low, high = PAGING[name]
+            if not low <= number <= high:
+                return None
+            fields[name] = number
         else:
             return None
-    return as_of, source
+    return _Query(**fields)  # type: ignore[arg-type]
 
 
 ANSWER_STATE = "cp.fast_lane"
@@ -68,26 +97,53 @@ class FastLaneAnswers:
         self.snapshots = snapshots
         self.tracker = tracker
 
-    async def answer(self, scope: Scope) -> bytes | None:
+    async def answer(self, scope: Scope) -> Response | None:
         if scope["type"] != "http":
             # A lifespan scope's state is the one every request's state is copied from.
             return None
         state = scope.setdefault("state", {})
         if ANSWER_STATE in state:
-            held: bytes = state[ANSWER_STATE]
+            held: Response = state[ANSWER_STATE]
             return held
-        body = None
+        response = None
         if self.tracker is not None and scope["method"] == "GET":
-            match = PATH.match(scope["path"])
-            parameters = _parameters(scope.get("query_string", b"")) if match else None
-            if match and parameters is not None:
-                revision = await vouched_for(scope, self.tracker)
-                body = self.snapshots.peek_country(revision, match.group(1), *parameters)
-        if body is not None:
+            response = await self._answer(scope, self.tracker)
+        if response is not None:
             # Only an answer is kept: a request that waited for a slot looks again when it
             # gets one, as what it asks for may have been derived meanwhile.
-            state[ANSWER_STATE] = body
-        return body
+            state[ANSWER_STATE] = response
+        return response
+
+    async def _answer(self, scope: Scope, tracker: VouchedRevision) -> Response | None:
+        path: str = scope["path"]
+        query: bytes = scope.get("query_string", b"")
+        if path == CHART:
+            wanted = _parameters(query, paged=True)
+            if wanted is None or Headers(scope=scope).get("accept", "") not in JSON_ACCEPTS:
+                return None
+            chart = self.snapshots.peek_chart(
+                await vouched_for(scope, tracker), wanted.as_of, wanted.source
+            )
+            if chart is None:
+                return None
+            return chart_response(
+                Request(scope),
+                chart,
+                fmt=Format.json,
+                as_of=wanted.as_of,
+                source=wanted.source,
+                position_filter=PositionFilter(),
+                limit=wanted.limit or DEFAULT_PAGE_SIZE,
+                offset=wanted.offset,
+            )
+        match = PATH.match(path)
+        wanted = _parameters(query, paged=False) if match else None
+        if match is None or wanted is None:
+            return None
+        body = self.snapshots.peek_country(
+            await vouched_for(scope, tracker), match.group(1), wanted.as_of, wanted.source
+        )
+        return None if body is None else Response(body, media_type="application/json")
 
     async def available(self, scope: Scope) -> bool:
         return await self.answer(scope) is not None
@@ -99,8 +155,8 @@ class PositionsFastLane:
         self.answers = answers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await self.answers.answer(scope)
-        if body is None:
+        response = await self.answers.answer(scope)
+        if response is None:
             await self.app(scope, receive, send)
             return
-        await Response(body, media_type="application/json")(scope, receive, send)
+        await response(scope, receive, send)

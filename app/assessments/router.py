@@ -5,7 +5,7 @@ They live here, not in `countries`, because the data they derive from is assessm
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -14,6 +14,7 @@ from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from app.assessments import service
+from app.assessments.chart_pages import POSITION_COLUMNS, chart_response
 from app.assessments.positions import Position
 from app.assessments.schemas import (
     AssessmentPage,
@@ -29,7 +30,6 @@ from app.assessments.snapshots import (
     CountryEntry,
     PositionSnapshots,
     Rendered,
-    country_positions_json,
 )
 from app.countries import service as countries_service
 from app.countries.models import Country
@@ -81,7 +81,6 @@ ValueQuery = Annotated[
 ]
 
 
-POSITION_COLUMNS = ["code", "alpha3", "name", *(k.value for k in CategoryKey), "disputed"]
 COUNTRY_COLUMNS = ["code", "alpha3", "numeric", "name", "official_name"]
 ASSESSMENT_COLUMNS = [
     "id",
@@ -184,34 +183,16 @@ async def list_positions(
     limit = page.limit_for(export=fmt is not Format.json)
     position_filter = _position_filter(category, value, reported)
     chart = await _chart(request, as_of, source)
-    if position_filter.active:
-        chart = [(c, r) for c, r in chart if position_filter.matches_values(r.values)]
-    total = len(chart)
-    rows = chart[page.offset : None if limit is None else page.offset + limit]
-    headers = page_headers(request, total=total, limit=limit, offset=page.offset)
-    if fmt is Format.csv:
-
-        def csv_rows() -> Iterator[list[str]]:
-            for country, rendered in rows:
-                disputed = " ".join(
-                    key.value
-                    for key, flag in zip(CategoryKey, rendered.disputed, strict=True)
-                    if flag
-                )
-                values = [v.value for v in rendered.values]
-                yield [country.code, country.alpha3, country.name, *values, disputed]
-
-        return stream_csv(POSITION_COLUMNS, csv_rows(), filename="positions.csv", headers=headers)
-    items = [country_positions_json(c, as_of, source, r) for c, r in rows]
-    if fmt is Format.ndjson:
-        return Response(
-            b"".join(item + b"\n" for item in items),
-            media_type=MEDIA_TYPES[Format.ndjson],
-            headers=headers,
-        )
-    envelope = f'],"total":{total},"limit":{limit or 0},"offset":{page.offset}}}'
-    body = b'{"items":[' + b",".join(items) + envelope.encode()
-    return Response(body, media_type="application/json", headers=headers)
+    return chart_response(
+        request,
+        chart,
+        fmt=fmt,
+        as_of=as_of,
+        source=source,
+        position_filter=position_filter,
+        limit=limit,
+        offset=page.offset,
+    )
 
 
 async def _chart(

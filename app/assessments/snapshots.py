@@ -102,22 +102,29 @@ def render(positions: Sequence[Position]) -> Rendered:
 
 
 def country_positions_json(
-    country: CountryEntry, as_of: date | None, source: str | None, rendered: Rendered
+    country: CountryEntry, as_of: bytes, source: bytes, rendered: Rendered
 ) -> bytes:
-    """The `CountryPositions` document, assembled from its rendered parts."""
+    """The `CountryPositions` document, assembled from its rendered parts; `as_of` and
+    `source` come JSON-encoded (see `encode_request`), once for a whole chart."""
     return b"".join(
         (
             b'{"country":',
             country.json,
             b',"as_of":',
-            b"null" if as_of is None else b'"' + as_of.isoformat().encode() + b'"',
+            as_of,
             b',"source":',
-            json.dumps(source).encode(),
+            source,
             b',"positions":',
             rendered.json,
             b"}",
         )
     )
+
+
+def encode_request(as_of: date | None, source: str | None) -> tuple[bytes, bytes]:
+    """The JSON of a request's `as_of` and `source`, as the documents echo them."""
+    as_of_json = b"null" if as_of is None else b'"' + as_of.isoformat().encode() + b'"'
+    return as_of_json, json.dumps(source).encode()
 
 
 Key = tuple[str, date, str | None]
@@ -281,7 +288,7 @@ class PositionSnapshots:
         rendered = view.cached(country.code, as_of, source)
         if rendered is None:
             return None
-        return country_positions_json(country, as_of, source, rendered)
+        return country_positions_json(country, *encode_request(as_of, source), rendered)
 
     def country(
         self, session: Session, code: str, as_of: date | None, source: str | None
@@ -296,7 +303,7 @@ class PositionSnapshots:
             raise AssertionError("unreachable: the catalogue holds every country")
         self._check_source(session, view, source)
         rendered = view.derive(session, [country.code], as_of, source)[country.code]
-        return revision, country_positions_json(country, as_of, source, rendered)
+        return revision, country_positions_json(country, *encode_request(as_of, source), rendered)
 
     # -- every country
 

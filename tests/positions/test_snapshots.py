@@ -148,10 +148,18 @@ def test_the_fast_lane_answers_exactly_as_the_route(seeded_settings: Settings) -
         "/countries/srb/positions?as_of=2023-03-02",
         f"/countries/AT/positions?as_of=2024-02-29&source={CHART}",
         "/countries/MT/positions?source=insight-news-how-serbia-let-putin-down",
+        "/positions",
+        "/positions?as_of=2023-03-02&limit=5&offset=3",
+        f"/positions?source={CHART}&limit=500&offset=0",
+        "/positions?limit=10&offset=35",
     ]
     with TestClient(create_app(uncached)) as client:
         for path in paths:
-            for headers in ({}, {"Accept-Encoding": "gzip", "Origin": "https://example.org"}):
+            for headers in (
+                {},
+                {"Accept-Encoding": "gzip", "Origin": "https://example.org"},
+                {"Accept": "application/json"},
+            ):
                 routed = client.get(path, headers=headers)
                 laned = client.get(path, headers=headers)
                 assert routed.status_code == laned.status_code == 200, path
@@ -172,6 +180,12 @@ def test_what_the_fast_lane_cannot_vouch_for_goes_to_the_route(client: TestClien
         ("/countries/RS/positions?source=no-such-source", 404),
         ("/countries/ZZ/positions?as_of=2024-01-01", 404),
         ("/countries/RSX/positions?as_of=2024-01-01", 404),
+        ("/positions?limit=0", 422),
+        ("/positions?limit=501", 422),
+        ("/positions?offset=-1", 422),
+        ("/positions?limit=5&limit=6", 422),
+        ("/positions?category=training", 422),
+        ("/positions?format=xml", 406),
     ):
         response = client.get(path)
         assert response.status_code == status, path
@@ -198,3 +212,15 @@ def test_held_positions_are_answered_without_deriving_again(
         for day in ("2024-01-01", "2024-01-02", "2025-03-04", "2030-12-31"):
             assert client.get(f"/countries/RS/positions?as_of={day}").status_code == 200
     assert derived == ["RS"]
+
+
+def test_the_chart_lane_leaves_filters_and_other_formats_to_the_route(
+    client: TestClient,
+) -> None:
+    client.get("/positions")  # every country's entry is derived
+    csv = client.get("/positions", headers={"Accept": "text/csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    ndjson = client.get("/positions?format=ndjson")
+    assert ndjson.headers["content-type"] == "application/x-ndjson"
+    filtered = client.get("/positions?category=training&value=no").json()
+    assert sorted(i["country"]["code"] for i in filtered["items"]) == ["AT", "MT", "RS"]
