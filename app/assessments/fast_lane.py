@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.assessments.snapshots import PositionSnapshots
-from app.http_cache import VouchedRevision, vouched_for
+from app.middleware.http_cache import VouchedRevision, vouched_for
 from app.schemas import SOURCE_ID_PATTERN
 
 PATH = re.compile(r"^/countries/([A-Za-z]{2,3})/positions$")
