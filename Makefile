@@ -31,7 +31,7 @@ pytest: install ## run the test suite only; pass ARGS="-k positions --backend=sq
 	PATH="$(abspath $(BIN)):$$PATH" scripts/test $(ARGS)
 
 openapi: install ## regenerate docs/openapi.json, the committed API contract
-	$(BIN)/python -m app.openapi_export
+	$(BIN)/python -m app.http.openapi_export
 
 fuzz: install ## long schemathesis run: 500 examples per operation, random seed, both backends
 	CP_FUZZ=1 PATH="$(abspath $(BIN)):$$PATH" scripts/test tests/contract/test_schemathesis.py $(ARGS)

@@ -11,7 +11,7 @@ from app.assessments import router as assessments
 from app.categories import router as categories
 from app.changes import router as changes
 from app.countries import router as countries
-from app.deps import reject_unknown_query_params
+from app.http.deps import reject_unknown_query_params
 from app.sources import router as sources
 
 # CP_REQUIRE_KEY_FOR_READS makes every data route ask for a key; health probes never do.

@@ -38,7 +38,7 @@ MODEL_MODULES = (
     "app.assessments.models",
     "app.api_keys.models",
     "app.changes.models",
-    "app.revision",
+    "app.revisions.models",
 )
 
 

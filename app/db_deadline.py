@@ -12,7 +12,7 @@ lost connection. A new connection is bounded by `connect_timeout`, cut to what t
 has left.
 
 Deadlines: a round trip ends by `CP_DB_DEADLINE` after its start, and within a request by
-`CP_DB_DEADLINE` after the request's arrival (`DatabaseDeadlineMiddleware`) until its
+`CP_DB_DEADLINE` after the request's arrival (app.middleware.db_deadline) until its
 response starts; after that (a streaming export) per round trip only. libpq counts connect
 timeouts in whole seconds, at least 2: a connect is tried only with 1 s or more left, so it
 may overrun the request's budget by less than a second.
@@ -29,12 +29,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Engine
-
-if TYPE_CHECKING:  # annotations only: app.db imports this module, and stays framework-free
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # How often the watchdog looks at its deadlines: the slack every deadline has.
 TICK = 0.1
@@ -42,7 +39,7 @@ TICK = 0.1
 MIN_CONNECT_BUDGET = 1.0
 
 
-class _Budget:
+class Budget:
     """When the database must have answered the current request (None: no request bound)."""
 
     __slots__ = ("end",)
@@ -53,7 +50,7 @@ class _Budget:
 
 # A mutable holder, set once per request: worker threads see the same object (contextvars
 # are copied into the threadpool), so the end the middleware clears is the one they read.
-_budget: ContextVar[_Budget | None] = ContextVar("cp_db_budget", default=None)
+_budget: ContextVar[Budget | None] = ContextVar("cp_db_budget", default=None)
 
 
 def deadline(seconds: float) -> float:
@@ -66,11 +63,13 @@ def deadline(seconds: float) -> float:
 
 
 @contextlib.contextmanager
-def request_budget(seconds: float) -> Iterator[None]:
-    """Bound every round trip inside the block by `seconds` from now (a probe's budget)."""
-    token = _budget.set(_Budget(time.monotonic() + seconds))
+def request_budget(seconds: float) -> Iterator[Budget]:
+    """Bound every round trip inside the block by `seconds` from now (a request's or a
+    probe's budget); setting the yielded budget's `end` to None lifts the bound."""
+    budget = Budget(time.monotonic() + seconds)
+    token = _budget.set(budget)
     try:
-        yield
+        yield budget
     finally:
         _budget.reset(token)
 
@@ -187,29 +186,3 @@ def guard_engine(engine: Engine, seconds: float, watchdog: Watchdog = WATCHDOG) 
         return connect(*cargs, **cparams)
 
     dialect.connect = bounded_connect
-
-
-class DatabaseDeadlineMiddleware:
-    """Start each HTTP request's database budget at its arrival; end it when the response
-    starts (a streamed body is then bounded per round trip only)."""
-
-    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
-        self.app = app
-        self.seconds = seconds
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        budget = _Budget(time.monotonic() + self.seconds)
-        token = _budget.set(budget)
-
-        async def started(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                budget.end = None
-            await send(message)
-
-        try:
-            await self.app(scope, receive, started)
-        finally:
-            _budget.reset(token)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.changes.service import record_change, snapshot
 from app.errors import InvalidInput, summarise, validation_issues
-from app.revision import bump_revision
+from app.revisions.models import bump_revision
 from app.vocabulary import ChangeAction
 
 Model = TypeVar("Model", bound=BaseModel)

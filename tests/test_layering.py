@@ -21,7 +21,14 @@ FRAMEWORKS = ("fastapi", "starlette")
 # Module names that are service-level wherever they appear in a domain package.
 SERVICE_LEVEL = {"service", "models", "snapshots", "positions", "curation", "validation"}
 # Shared modules those import, framework-free for the same reason.
-SHARED = ("app.db", "app.errors", "app.revision", "app.writes", "app.vocabulary")
+SHARED = (
+    "app.db",
+    "app.db_deadline",
+    "app.errors",
+    "app.revisions.models",
+    "app.writes",
+    "app.vocabulary",
+)
 
 PROBE = """
 import importlib, json, sys

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from app.openapi_export import COMMITTED, render
+from app.http.openapi_export import COMMITTED, render
 
 PROBLEM = "application/problem+json"
 

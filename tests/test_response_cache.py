@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from app.api_keys.service import create_key
 from app.db import make_engine, make_sessionmaker
 from app.main import create_app
-from app.response_cache import BoundedCache
+from app.middleware.response_cache import BoundedCache
 from app.seeding.loader import load_seeds
 from app.settings import Settings
 from app.vocabulary import KeyScope

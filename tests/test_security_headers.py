@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app import migrating
 from app.main import create_app
-from app.security_headers import DOCS_CSP, PAGE_CSP
+from app.middleware.security_headers import DOCS_CSP, PAGE_CSP
 from app.settings import Settings
 from tests.load.test_protocol_limits import Served, connect, read_response, request_bytes
 from tests.problems import assert_problem

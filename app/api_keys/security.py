@@ -10,8 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api_keys import service
 from app.api_keys.models import ApiKey
-from app.deps import SessionDep, read_in_thread
 from app.errors import Forbidden, Unauthorized
+from app.http.deps import SessionDep, read_in_thread
 from app.vocabulary import KeyScope
 
 bearer = HTTPBearer(

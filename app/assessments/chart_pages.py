@@ -17,8 +17,8 @@ from app.assessments.snapshots import (
     country_positions_json,
     encode_request,
 )
-from app.formats import MEDIA_TYPES, Format, stream_csv
-from app.pagination import page_headers
+from app.http.formats import MEDIA_TYPES, Format, stream_csv
+from app.http.pagination import page_headers
 from app.vocabulary import CategoryKey
 
 POSITION_COLUMNS = ["code", "alpha3", "name", *(k.value for k in CategoryKey), "disputed"]

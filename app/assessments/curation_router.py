@@ -12,12 +12,12 @@ from app.assessments.models import Assessment
 from app.assessments.schemas import AssessmentCreate, AssessmentRead, AssessmentUpdate
 from app.changes import service as changes_service
 from app.changes.schemas import ChangeRead
-from app.concurrency import require_if_match, resource_etag
-from app.deps import SessionDep
-from app.links import public_link
+from app.http.deps import SessionDep
+from app.http.links import public_link
+from app.http.preconditions import require_if_match, resource_etag
+from app.http.strict_json import StrictJSONRoute
 from app.problems import Problem
 from app.schemas import MAX_ID, NO_NUL
-from app.strict_json import StrictJSONRoute
 
 router = APIRouter(prefix="/assessments", tags=["assessments"], route_class=StrictJSONRoute)
 

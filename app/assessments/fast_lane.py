@@ -35,9 +35,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.assessments.chart_pages import chart_response
 from app.assessments.service import PositionFilter
 from app.assessments.snapshots import PositionSnapshots
-from app.formats import Format
-from app.http_cache import VouchedRevision, vouched_for
-from app.pagination import DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE
+from app.http.formats import Format
+from app.http.pagination import DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE
+from app.middleware.http_cache import VouchedRevision, vouched_for
 from app.schemas import SOURCE_ID_PATTERN
 
 PATH = re.compile(r"^/countries/([A-Za-z]{2,3})/positions$")

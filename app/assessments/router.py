@@ -34,10 +34,16 @@ from app.assessments.snapshots import (
 from app.countries import service as countries_service
 from app.countries.models import Country
 from app.countries.schemas import CountryPage, CountryRead
-from app.deps import CountryCodePath, SessionDep, note_revision, read_in_thread, vouched_revision
 from app.errors import InvalidInput
-from app.exports import CursorResponse, CursorStream, csv_lines, ndjson_lines
-from app.formats import (
+from app.http.deps import (
+    CountryCodePath,
+    SessionDep,
+    note_revision,
+    read_in_thread,
+    vouched_revision,
+)
+from app.http.exports import CursorResponse, CursorStream, csv_lines, ndjson_lines
+from app.http.formats import (
     CSV_MEDIA_TYPE,
     MEDIA_TYPES,
     Format,
@@ -45,7 +51,7 @@ from app.formats import (
     negotiate,
     stream_csv,
 )
-from app.pagination import PaginationDep, page_headers
+from app.http.pagination import PaginationDep, page_headers
 from app.problems import Problem
 from app.schemas import NO_NUL, SOURCE_ID_PATTERN, iso_date_text
 from app.sources import service as sources_service
@@ -384,7 +390,7 @@ def list_country_assessments(
 def _export_country_assessments(
     request: Request, code: str, fmt: Format, limit: int | None, offset: int
 ) -> Response:
-    """The CSV or NDJSON export, streamed from a server-side cursor (app.exports) in a
+    """The CSV or NDJSON export, streamed from a server-side cursor (app.http.exports) in a
     session of its own that outlives this handler (the request's closes before the body
     is sent). The 404, the count and the first batch come before the response starts."""
     state = request.app.state

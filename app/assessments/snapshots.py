@@ -37,7 +37,7 @@ from app.assessments.schemas import AssessmentRead, PositionRead
 from app.assessments.service import positions_for
 from app.countries import service as countries_service
 from app.countries.schemas import CountryRead
-from app.revision import current_revision
+from app.revisions.models import current_revision
 from app.sources import service as sources_service
 from app.sources.models import Source
 from app.vocabulary import CategoryKey, PositionValue

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path
 
 from app.categories import service
 from app.categories.schemas import CategoryRead
-from app.deps import SessionDep
+from app.http.deps import SessionDep
 from app.problems import Problem
 
 router = APIRouter(prefix="/categories", tags=["categories"])

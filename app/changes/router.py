@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.changes import service
 from app.changes.schemas import ChangeFeed, ChangeRead
-from app.deps import SessionDep
+from app.http.deps import SessionDep
 from app.schemas import MAX_ID
 
 router = APIRouter(tags=["changes"])

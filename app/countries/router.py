@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from app.countries import service
 from app.countries.schemas import CountryRead
-from app.deps import CountryCodePath, SessionDep
+from app.http.deps import CountryCodePath, SessionDep
 from app.problems import Problem
 
 router = APIRouter(

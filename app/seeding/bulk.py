@@ -52,7 +52,7 @@ from app.categories.models import Category
 from app.changes.models import Change
 from app.changes.service import SEED_ACTOR
 from app.countries.models import Country
-from app.revision import bump_revision
+from app.revisions.models import bump_revision
 from app.seeding.kinds import CATALOGUE, STREAMED
 from app.seeding.loader import SeedReport, apply_catalogue, refresh_planner_statistics
 from app.seeding.reading import (

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.changes.service import SEED_ACTOR, record_change, snapshot
 from app.db import Base
-from app.revision import bump_revision
+from app.revisions.models import bump_revision
 from app.seeding.kinds import CATALOGUE, KINDS, STREAMED, SeedKind
 from app.seeding.reading import SeedSet, read_seeds
 from app.vocabulary import ChangeAction

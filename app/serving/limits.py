@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from app.middleware.security_headers import NO_STORE, NOSNIFF
 from app.problems import PROBLEM_MEDIA_TYPE
-from app.security_headers import NO_STORE, NOSNIFF
 from app.settings import Settings
 
 

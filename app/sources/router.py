@@ -5,15 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from app.api_keys.security import AdminDep
-from app.concurrency import require_if_match, resource_etag
-from app.deps import SessionDep
-from app.links import public_link
+from app.http.deps import SessionDep
+from app.http.links import public_link
+from app.http.preconditions import require_if_match, resource_etag
+from app.http.strict_json import StrictJSONRoute
 from app.problems import Problem
 from app.schemas import SOURCE_ID_PATTERN
 from app.sources import service
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceRead, SourceUpdate
-from app.strict_json import StrictJSONRoute
 
 router = APIRouter(prefix="/sources", tags=["sources"], route_class=StrictJSONRoute)
 

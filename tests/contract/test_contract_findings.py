@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from app.api_keys.service import create_key
 from app.db import make_engine, make_sessionmaker
+from app.http.openapi_export import COMMITTED
 from app.main import create_app
-from app.openapi_export import COMMITTED
 from app.settings import Settings
 from app.vocabulary import KeyScope
 

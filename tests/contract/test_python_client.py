@@ -21,7 +21,7 @@ import pytest
 
 from app.api_keys.service import create_key
 from app.db import make_engine, make_sessionmaker
-from app.openapi_export import COMMITTED
+from app.http.openapi_export import COMMITTED
 from app.settings import Settings
 from app.vocabulary import KeyScope
 from tests.servers import running_server

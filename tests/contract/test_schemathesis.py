@@ -37,7 +37,7 @@ from schemathesis.core.transport import Response
 from app import migrating
 from app.api_keys.service import create_key
 from app.db import make_engine, make_sessionmaker
-from app.openapi_export import COMMITTED
+from app.http.openapi_export import COMMITTED
 from app.seeding.loader import load_seeds
 from app.settings import Settings
 from app.vocabulary import KeyScope

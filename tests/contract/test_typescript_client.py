@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.openapi_export import COMMITTED
+from app.http.openapi_export import COMMITTED
 
 TS = Path(__file__).resolve().parent / "ts"
 

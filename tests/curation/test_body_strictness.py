@@ -13,9 +13,9 @@ import httpx
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from app.http.strict_json import StrictJSONRoute
 from app.main import create_app
 from app.settings import Settings
-from app.strict_json import StrictJSONRoute
 from tests.curation.conftest import (
     DISSENT,
     NEW_SOURCE,

@@ -1,6 +1,7 @@
-"""The admission gate (app/admission.py) around a deliberately slow app: what is shed, when,
-and how it says so. The real app's misses are too fast for a Python client to overload
-deterministically, so the slow part here is a stand-in endpoint; the gate is the real one."""
+"""The admission gate (app/middleware/admission.py) around a deliberately slow app: what is
+shed, when, and how it says so. The real app's misses are too fast for a Python client to
+overload deterministically, so the slow part here is a stand-in endpoint; the gate is the
+real one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from app.admission import OVERLOADED, AdmissionMiddleware
+from app.middleware.admission import OVERLOADED, AdmissionMiddleware
 
 
 def _slow_app(seconds: float) -> tuple[AdmissionMiddleware, list[int]]:

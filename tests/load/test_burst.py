@@ -16,7 +16,7 @@ import asyncio
 
 import httpx
 
-from app.admission import OVERLOADED
+from app.middleware.admission import OVERLOADED
 from app.settings import Settings
 from bench.burst import Outcome, burst
 from tests.servers import running_server

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from app.api_keys.service import create_key
 from app.db import make_engine, make_sessionmaker
 from app.main import create_app
-from app.rate_limit.buckets import MemoryBuckets, Policy
+from app.middleware.rate_limit.buckets import MemoryBuckets, Policy
 from app.settings import Settings
 from app.vocabulary import KeyScope
 from tests.problems import assert_problem
@@ -369,7 +369,7 @@ def test_fails_open_to_in_process_buckets_when_redis_is_unreachable(
     closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     settings = limited(seeded_settings, rate_limit_read_burst=3, redis_url=closed)
     with (
-        caplog.at_level(logging.WARNING, logger="app.rate_limit"),
+        caplog.at_level(logging.WARNING, logger="app.middleware.rate_limit"),
         TestClient(create_app(settings)) as client,
     ):
         responses = [client.get(POSITIONS) for _ in range(4)]
@@ -378,6 +378,6 @@ def test_fails_open_to_in_process_buckets_when_redis_is_unreachable(
     assert [r.status_code for r in responses] == [200, 200, 200, 429]
     assert_rate_limited(responses[-1], "reads", 3)
     assert probe.status_code == 200
-    warnings = [r for r in caplog.records if r.name == "app.rate_limit"]
+    warnings = [r for r in caplog.records if r.name == "app.middleware.rate_limit"]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "Redis unreachable" in warnings[0].getMessage()

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from app.rate_limit.buckets import MemoryBuckets, Policy
-from app.rate_limit.middleware import RateLimitMiddleware
+from app.middleware.rate_limit.buckets import MemoryBuckets, Policy
+from app.middleware.rate_limit.middleware import RateLimitMiddleware
 from app.settings import Settings
 from tests.servers import running_server
 

@@ -16,7 +16,7 @@ from app.assessments.models import Assessment
 from app.changes.models import Change
 from app.changes.service import snapshot
 from app.db import make_engine, make_sessionmaker
-from app.revision import current_revision
+from app.revisions.models import current_revision
 from app.seeding.bulk import load_seeds_bulk
 from app.seeding.loader import SeedReport, load_seeds
 from app.seeding.reading import SeedValidationError

@@ -25,7 +25,7 @@ from app.assessments.models import Assessment
 from app.categories.models import Category
 from app.countries.models import Country
 from app.db import make_engine, make_sessionmaker
-from app.revision import current_revision
+from app.revisions.models import current_revision
 from app.seeding import loader
 from app.seeding.loader import SeedReport, load_seeds
 from app.seeding.reading import SeedError, SeedValidationError

@@ -21,7 +21,7 @@ from app.assessments.models import Assessment
 from app.cli import main
 from app.countries.models import Country
 from app.db import make_engine, make_sessionmaker
-from app.revision import current_revision
+from app.revisions.models import current_revision
 from app.seeding import loader
 from app.settings import Settings, get_settings
 from tests.conftest import SEEDS

@@ -36,7 +36,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-logger = logging.getLogger("app.rate_limit")
+logger = logging.getLogger("app.middleware.rate_limit")
 
 REDIS_TIMEOUT = 0.5
 RETRY_AFTER_FAILURE = 5.0

@@ -9,7 +9,7 @@ from pathlib import Path
 from app.main import create_app
 from app.settings import Settings
 
-COMMITTED = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
 def render() -> str:

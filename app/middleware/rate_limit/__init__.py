@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.rate_limit.buckets import BucketStore, MemoryBuckets, Policy, RedisBuckets
+from app.middleware.rate_limit.buckets import BucketStore, MemoryBuckets, Policy, RedisBuckets
 from app.settings import Settings
 
 

@@ -28,10 +28,10 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.middleware.security_headers import PROBLEM_HEADERS
 from app.problems import problem_response
-from app.security_headers import PROBLEM_HEADERS
 
-logger = logging.getLogger("app.admission")
+logger = logging.getLogger("app.middleware.admission")
 
 OVERLOADED = "/problems/overloaded"
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/", "/docs", "/redoc", "/openapi.json"})

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.http_cache import NO_STORE_PATHS, matches_etag, vouched_for
-from app.revision_tracker import RevisionTracker
+from app.middleware.http_cache import NO_STORE_PATHS, matches_etag, vouched_for
+from app.revisions.trackers import RevisionTracker
 
 REVISION_STATE = "cp.revision"
 _NOT_MODIFIED_HEADERS = {

@@ -30,9 +30,9 @@ from functools import lru_cache
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.middleware.rate_limit.buckets import BucketStore, Outcome, Policy
+from app.middleware.security_headers import PROBLEM_HEADERS
 from app.problems import problem_response
-from app.rate_limit.buckets import BucketStore, Outcome, Policy
-from app.security_headers import PROBLEM_HEADERS
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})

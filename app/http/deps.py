@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db import session_scope
 from app.errors import InvalidInput, summarise
-from app.http_cache import vouched_for
-from app.response_cache import REVISION_STATE
+from app.middleware.http_cache import vouched_for
+from app.middleware.response_cache import REVISION_STATE
 
 T = TypeVar("T")
 

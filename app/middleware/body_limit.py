@@ -6,8 +6,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.middleware.security_headers import PROBLEM_HEADERS
 from app.problems import problem_response
-from app.security_headers import PROBLEM_HEADERS
 
 
 class BodySizeLimitMiddleware:

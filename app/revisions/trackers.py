@@ -33,9 +33,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db import TCP_KEEPALIVES
 from app.db_deadline import WATCHDOG
-from app.revision import REVISION_CHANNEL, current_revision
+from app.revisions.models import REVISION_CHANNEL, current_revision
 
-logger = logging.getLogger("app.revision_tracker")
+logger = logging.getLogger("app.revisions.trackers")
 
 HEARTBEAT_INTERVAL = 1.0
 HEARTBEAT_TIMEOUT = 2.0
@@ -45,7 +45,7 @@ RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0)  # then 4 s between attempts
 class DatabaseRevision:
     """Reads the revision from the database on every call (`current`: in a worker thread).
 
-    Kept here, not in app.revision, so that the ORM module stays free of the web framework.
+    Kept here, not in app.revisions.models, so that the ORM module stays free of the web framework.
     """
 
     def __init__(self, factory: sessionmaker[Session]) -> None:

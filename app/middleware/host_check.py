@@ -1,6 +1,6 @@
 """Refuse requests for a `Host` this deployment does not serve (CP_ALLOWED_HOSTS).
 
-Nothing the API renders depends on `Host` any more (see app/links.py); this is the second
+Nothing the API renders depends on `Host` any more (see app/http/links.py); this is the second
 line: a request addressed to a name we do not own gets a 400 problem+json before anything
 else runs (Starlette's TrustedHostMiddleware answers in plain text, outside the one error
 shape). The probes are exempt: orchestrators address them by container IP.
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.middleware.security_headers import NO_STORE, NOSNIFF
 from app.problems import PROBLEM_MEDIA_TYPE
-from app.security_headers import NO_STORE, NOSNIFF
 
 INVALID_HOST = "/problems/invalid-host"
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from app.links import public_link
+from app.http.links import public_link
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -54,7 +54,7 @@ PaginationDep = Annotated[Pagination, Depends(get_pagination)]
 def page_headers(request: Request, *, total: int, limit: int | None, offset: int) -> dict[str, str]:
     """`Link` (first/prev/next/last, RFC 8288) and `X-Total-Count` for one page.
 
-    The links never name the request's `Host` (see app/links.py).
+    The links never name the request's `Host` (see app/http/links.py).
     """
     headers = {TOTAL_COUNT_HEADER: str(total)}
     if limit is None:
