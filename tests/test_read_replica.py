@@ -14,7 +14,7 @@ from app.db import make_engine
 from app.main import create_app
 from app.settings import Settings
 from app.vocabulary import KeyScope
-from tests.factories import ARTICLE, SEEDS, load_seed_folder, make_key
+from tests.factories import ARTICLE, SEEDS, bearer, load_seed_folder, make_key
 
 
 def _count_assessments(settings: Settings) -> int:
@@ -43,7 +43,7 @@ def test_reads_use_the_replica_and_writes_the_primary(
         assert "Malta (replica) No" in client.get("/countries/MT/positions").text
         response = client.post(
             "/assessments",
-            headers={"Authorization": f"Bearer {key}"},
+            headers=bearer(key),
             json={
                 "country": "MT",
                 "category": "training",

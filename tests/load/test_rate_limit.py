@@ -27,7 +27,7 @@ from app.main import create_app
 from app.middleware.rate_limit.buckets import MemoryBuckets, Policy
 from app.settings import Settings
 from app.vocabulary import KeyScope
-from tests.factories import make_key
+from tests.factories import bearer, make_key
 from tests.problems import assert_problem
 from tests.servers import free_port, running_server
 
@@ -71,7 +71,7 @@ def assert_rate_limited(response: httpx.Response, policy: str, burst: int) -> in
 
 def write(client: TestClient | httpx.Client, key: str | None) -> httpx.Response:
     """A write the API refuses (an empty body is a 422) but the limiter counts."""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = bearer(key) if key else {}
     response: httpx.Response = client.post("/assessments", json={}, headers=headers)
     return response
 

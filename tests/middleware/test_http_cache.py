@@ -13,6 +13,7 @@ from tests.factories import (
     CHART,
     SEEDS,
     SERBIA_TRAINING_EVIDENCE,
+    bearer,
     edited_seeds,
     load_seed_folder,
     make_key,
@@ -149,7 +150,7 @@ def test_etag_changes_after_an_api_write(client: TestClient, seeded_settings: Se
             "as_of": "2023-03-02",
             "evidence": "Test evidence.",
         },
-        headers={"Authorization": f"Bearer {key}"},
+        headers=bearer(key),
     )
     assert response.status_code == 201, response.text
     after = client.get("/positions", headers={"If-None-Match": old_tag})
@@ -196,7 +197,7 @@ def test_conditional_get_still_needs_a_key_when_reads_need_one(
     settings = seeded_settings.model_copy(update={"require_key_for_reads": True})
     key = make_key(settings, "test-write", KeyScope.write)
     with TestClient(create_app(settings)) as client:
-        authorised = client.get("/positions", headers={"Authorization": f"Bearer {key}"})
+        authorised = client.get("/positions", headers=bearer(key))
         assert authorised.status_code == 200
         etag = authorised.headers["etag"]
         anonymous = client.get("/positions", headers={"If-None-Match": etag})
@@ -211,7 +212,7 @@ def test_reads_behind_a_key_are_not_cacheable_by_shared_caches(
     settings = seeded_settings.model_copy(update={"require_key_for_reads": True})
     key = make_key(settings, "test-write", KeyScope.write)
     with TestClient(create_app(settings)) as client:
-        response = client.get("/positions", headers={"Authorization": f"Bearer {key}"})
+        response = client.get("/positions", headers=bearer(key))
         assert response.status_code == 200
         assert "public" not in response.headers["cache-control"]
 

@@ -15,7 +15,7 @@ from app.main import create_app
 from app.middleware.response_cache import BoundedCache
 from app.settings import Settings
 from app.vocabulary import KeyScope
-from tests.factories import ARTICLE, CHART, edited_seeds, load_seed_folder, make_key
+from tests.factories import ARTICLE, CHART, bearer, edited_seeds, load_seed_folder, make_key
 from tests.servers import running_server
 
 HEADERS_THAT_VARY = {"date", "server"}
@@ -114,7 +114,7 @@ def test_cache_never_serves_stale_after_an_api_write(seeded_settings: Settings) 
         assert client.get("/countries/RS/positions").headers["etag"] == before.headers["etag"]
         created = client.post(
             "/assessments",
-            headers={"Authorization": f"Bearer {key}"},
+            headers=bearer(key),
             json={
                 "country": "RS",
                 "category": "training",
@@ -165,7 +165,7 @@ def test_write_through_one_instance_is_visible_on_another_within_a_second(
         assert other.get("/countries/AT/positions").headers["etag"] == warm.headers["etag"]
         created = one.post(
             "/assessments",
-            headers={"Authorization": f"Bearer {key}"},
+            headers=bearer(key),
             json={
                 "country": "AT",
                 "category": "future_will",
