@@ -49,7 +49,9 @@ FIRST_DATE = date(2000, 1, 3)
 DAYS_PER_STEP = 7  # each step of a combination's history is a week; a day of jitter within it
 # A concentrated country's history is daily and ends before FIRST_DATE (no clash, no future).
 CONCENTRATED_FIRST_DATE = date(1900, 1, 1)
-ASSESSMENT_COLUMNS = reading.ASSESSMENT_COLUMNS  # the loader's header, in its order
+# The loader's header, in its order (assessments are a CSV kind: it has columns).
+assert reading.ASSESSMENT_COLUMNS is not None
+ASSESSMENT_COLUMNS: tuple[str, ...] = tuple(reading.ASSESSMENT_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Scale benchmark: the seed loader and the per-country query at growing catalogue sizes.
 
     .venv/bin/python -m bench.scale                      # 1k, 100k and 1M assessments
-    .venv/bin/python -m bench.run --scale --sizes 1000,100000
+    .venv/bin/python -m bench.scale --sizes 1000,100000
 
 For each size it writes a synthetic catalogue (bench/generate.py), then for each backend
 loads it into a fresh database with `python -m app seed --bulk DIR` (`--loader seed`: the
@@ -43,23 +43,24 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as `python bench/scale.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import generate
-from bench.run import (
+from bench.harness import (
     DATASETTE_VENV,
     PROBE_HEADERS,
     README,
     RESULTS,
     ROOT,
-    _percentile,
     app_env,
     app_server,
     ensure_bench_venv,
     libpq,
     log,
+    percentile,
     postgres_database,
     postgres_server_url,
     run_app,
@@ -268,6 +269,11 @@ def count_rows(database_url: str) -> int:
         engine.dispose()
 
 
+def _remove_files(folder: Path, pattern: str) -> None:
+    for path in folder.glob(pattern):
+        path.unlink(missing_ok=True)
+
+
 def explain(database_url: str, code: str, backend: str) -> str:
     """The plans of the exact SQL statements `_latest_assessments` sends for one country."""
     from sqlalchemy import event
@@ -277,9 +283,9 @@ def explain(database_url: str, code: str, backend: str) -> str:
     from app.settings import Settings
 
     engine = make_engine(Settings(database_url=database_url))
-    captured: list[tuple[str, object]] = []
+    captured: list[tuple[str, Any]] = []
 
-    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+    def capture(conn: object, cursor: object, statement: str, params: Any, *_: object) -> None:
         captured.append((statement, params))
 
     try:
@@ -291,7 +297,7 @@ def explain(database_url: str, code: str, backend: str) -> str:
         sections: list[str] = []
         with engine.connect() as conn:
             for statement, params in captured:
-                rows = conn.exec_driver_sql(prefix + statement, params).all()  # type: ignore[call-overload]
+                rows = conn.exec_driver_sql(prefix + statement, params).all()
                 if backend == "postgres":
                     plan = "\n".join(str(r[0]) for r in rows)
                 else:
@@ -344,7 +350,7 @@ def measure(
         else:
             db_path = workdir / f"{label}.sqlite3"
             url = f"sqlite:///{db_path}"
-            stack.callback(lambda: [p.unlink(missing_ok=True) for p in workdir.glob(f"{label}*")])
+            stack.callback(_remove_files, workdir, f"{label}*")
         run_app(["migrate"], app_env(url))
         log(
             f"{label}: `{loader_command(args)}` of {size:,} assessments "
@@ -592,7 +598,7 @@ def render(
             f"{'-' if r.rows_per_s is None else f'{r.rows_per_s:,.0f}'} | "
             f"{_mib(r.load.peak_rss)} | "
             f"{'-' if r.direct_load_s is None else f'{r.direct_load_s:.1f}'} | "
-            f"{r.rows_in_db:,} | {p50:.2f} | {_percentile(r.cold_ms, 90):.2f} | "
+            f"{r.rows_in_db:,} | {p50:.2f} | {percentile(r.cold_ms, 90):.2f} | "
             f"{p50 / base[r.backend]:.2f}x | {statistics.median(r.warm_ms):.2f} |"
         )
     for r in results:

@@ -22,7 +22,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.run import Load, Result, Scenario, app_env, ensure_wrk, free_port, log, run_app, serve
+from bench.harness import (
+    Load,
+    Result,
+    Scenario,
+    app_env,
+    ensure_wrk,
+    free_port,
+    log,
+    run_app,
+    serve,
+)
 
 SERVERS = ("uvicorn", "granian")
 PATH = "/countries/RS/positions"

@@ -19,13 +19,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import migrating
-from app.db import Base, import_models, make_engine, make_sessionmaker
+from app.db import Base, import_models
 from app.main import create_app
-from app.seeding.loader import load_seeds
 from app.settings import Settings
+from tests.factories import load_seed_folder
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 BACKENDS = ("sqlite", "postgres")
 # Every test's requests come from one address (or one key): the suite's apps and servers run
 # unlimited, and tests/load/test_rate_limit.py turns the limiter on where it tests it.
@@ -129,11 +128,7 @@ def _truncate_all(url: str) -> None:
 @pytest.fixture
 def seeded_settings(settings: Settings) -> Settings:
     """Settings for a database loaded from the real seeds/ folder."""
-    engine = make_engine(settings)
-    try:
-        load_seeds(make_sessionmaker(engine), SEEDS)
-    finally:
-        engine.dispose()
+    load_seed_folder(settings)
     return settings
 
 

@@ -7,11 +7,10 @@ import sys
 from sqlalchemy import func, inspect, select
 
 from app import migrating
-from app.db import make_engine, make_sessionmaker
-from app.seeding.loader import load_seeds
+from app.db import make_engine
 from app.settings import Settings
 from app.sources.models import Source
-from tests.conftest import SEEDS
+from tests.factories import load_seed_folder
 from tests.servers import ROOT
 
 TABLES = {
@@ -53,9 +52,9 @@ def test_downgrade_and_upgrade_keep_seeded_data(fresh_database_url: str) -> None
     settings = Settings(database_url=fresh_database_url)
     migrating.upgrade(settings)
     assert _tables(settings) == TABLES
+    load_seed_folder(settings)
     engine = make_engine(settings)
     try:
-        load_seeds(make_sessionmaker(engine), SEEDS)
         # One step down rebuilds `sources` (SQLite batch mode) while assessments point at it.
         migrating.downgrade(settings, "-1")
         with engine.connect() as connection:

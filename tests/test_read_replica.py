@@ -9,14 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app import migrating
-from app.api_keys.service import create_key
 from app.assessments.models import Assessment
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine
 from app.main import create_app
-from app.seeding.loader import load_seeds
 from app.settings import Settings
 from app.vocabulary import KeyScope
-from tests.conftest import SEEDS
+from tests.factories import ARTICLE, SEEDS, bearer, load_seed_folder, make_key
 
 
 def _count_assessments(settings: Settings) -> int:
@@ -37,25 +35,20 @@ def test_reads_use_the_replica_and_writes_the_primary(
     shutil.copytree(SEEDS, folder)
     csv = folder / "assessments.csv"
     csv.write_text(csv.read_text().replace("Malta No", "Malta (replica) No"))
-    engine = make_engine(replica)
-    load_seeds(make_sessionmaker(engine), folder)
-    engine.dispose()
-    primary_engine = make_engine(seeded_settings)
-    with make_sessionmaker(primary_engine).begin() as session:
-        _, key = create_key(session, name="curator", scope=KeyScope.write)
-    primary_engine.dispose()
+    load_seed_folder(replica, folder)
+    key = make_key(seeded_settings, "curator", KeyScope.write)
 
     settings = seeded_settings.model_copy(update={"database_read_url": fresh_database_url})
     with TestClient(create_app(settings)) as client:
         assert "Malta (replica) No" in client.get("/countries/MT/positions").text
         response = client.post(
             "/assessments",
-            headers={"Authorization": f"Bearer {key}"},
+            headers=bearer(key),
             json={
                 "country": "MT",
                 "category": "training",
                 "value": "yes",
-                "source": "insight-news-how-serbia-let-putin-down",
+                "source": ARTICLE,
                 "as_of": "2023-07-01",
                 "evidence": "Written to the primary.",
             },

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
+from tests.factories import CHART, GRAD
 from tests.servers import ROOT, running_server
 
 try:
@@ -41,8 +42,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 OUTPUT = ROOT / "test-output"
-CHART_SOURCE = "us-europe-response-chart-2023"
-TELEGRAM_SOURCE = "telegram-serbian-grad-shipment-documents"
 CELLS = "button[data-category]"
 
 
@@ -181,7 +180,7 @@ def test_chart_page_shows_positions_in_text_with_provenance(
     provenance = page.locator("#provenance")
     expect(provenance).to_be_visible()
     expect(provenance).to_contain_text("Serbia")
-    for source_id in (CHART_SOURCE, TELEGRAM_SOURCE):
+    for source_id in (CHART, GRAD):
         expect(provenance).to_contain_text(source_id)
         expect(provenance).to_contain_text(sources[source_id]["title"])
     expect(provenance).to_contain_text(sources["insight-news-how-serbia-let-putin-down"]["title"])
@@ -203,7 +202,7 @@ def test_chart_page_cells_work_from_the_keyboard(page: Page, page_errors: list[s
     provenance = page.locator("#provenance")
     expect(provenance).to_be_visible()
     expect(provenance).to_contain_text("Malta")
-    expect(provenance).to_contain_text(CHART_SOURCE)
+    expect(provenance).to_contain_text(CHART)
     page.keyboard.press("Escape")
     expect(provenance).to_be_hidden()
     expect(training).to_be_focused()
@@ -249,7 +248,7 @@ def test_chart_page_filters_and_links_the_csv_of_the_view(
 
     page.select_option("#filter-value", "")
     page.select_option("#filter-category", "")
-    page.select_option("#filter-source", TELEGRAM_SOURCE)
+    page.select_option("#filter-source", GRAD)
     expect(page.locator("#status")).to_contain_text("Grad")
     expect(_row(page, "RS").locator(CELLS)).to_have_text(
         [re.compile("unknown", re.IGNORECASE), re.compile(r"\bYes\b")]

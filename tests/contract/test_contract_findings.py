@@ -10,15 +10,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from app.api_keys.service import create_key
-from app.db import make_engine, make_sessionmaker
 from app.http.openapi_export import COMMITTED
 from app.main import create_app
 from app.settings import Settings
-from app.vocabulary import KeyScope
+from tests.factories import CHART, bearer, make_key
 
 SPEC: dict[str, Any] = json.loads(COMMITTED.read_text(encoding="utf-8"))
-CHART = "us-europe-response-chart-2023"
 INT4_MAX = 2**31 - 1
 
 
@@ -32,16 +29,6 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
 
 def _operation(operation_id: str) -> dict[str, Any]:
     return next(op for _, _, op in _operations() if op["operationId"] == operation_id)
-
-
-def _admin(settings: Settings) -> dict[str, str]:
-    engine = make_engine(settings)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            _, plaintext = create_key(session, name="findings", scope=KeyScope.admin)
-    finally:
-        engine.dispose()
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 def _status_is_documented(operation_id: str, status: int) -> bool:
@@ -78,7 +65,9 @@ def test_dates_other_than_yyyy_mm_dd_are_refused(
         "as_of": 0,
         "evidence": "A date given as a number.",
     }
-    created = client.post("/assessments", json=body, headers=_admin(seeded_settings))
+    created = client.post(
+        "/assessments", json=body, headers=bearer(make_key(seeded_settings, "findings"))
+    )
     assert created.status_code == 422, created.text
 
 
@@ -92,7 +81,9 @@ def test_create_source_refuses_empty_text_as_patch_does(
         "verification_status": "unverified",
         "verification_note": "",
     }
-    response = client.post("/sources", json=body, headers=_admin(seeded_settings))
+    response = client.post(
+        "/sources", json=body, headers=bearer(make_key(seeded_settings, "findings"))
+    )
     assert response.status_code == 422, response.text
 
 
@@ -132,7 +123,7 @@ def test_patch_bodies_allow_null_only_where_null_clears() -> None:
 def test_undecodable_body_gets_a_documented_status(
     client: TestClient, seeded_settings: Settings
 ) -> None:
-    headers = {**_admin(seeded_settings), "Content-Type": "application/json"}
+    headers = {**bearer(make_key(seeded_settings, "findings")), "Content-Type": "application/json"}
     response = client.post("/assessments", content=b"\xf0\x28\x8c\x28", headers=headers)
     assert _status_is_documented("createAssessment", response.status_code), response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -203,7 +194,7 @@ def test_countries_refuses_an_unknown_source_alone(client: TestClient) -> None:
 def test_nul_characters_in_text_are_refused_with_422(
     client: TestClient, seeded_settings: Settings
 ) -> None:
-    headers = _admin(seeded_settings)
+    headers = bearer(make_key(seeded_settings, "findings"))
     source = {"id": "nul", "title": "a\x00b", "kind": "other", "verification_status": "unverified"}
     assert client.get("/countries", params={"q": "se\x00rb"}).status_code == 422
     assert client.post("/sources", json=source, headers=headers).status_code == 422

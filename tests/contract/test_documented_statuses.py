@@ -15,16 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api_keys.service import create_key
-from app.db import make_engine, make_sessionmaker
 from app.http.openapi_export import COMMITTED
 from app.settings import Settings
 from app.vocabulary import KeyScope
+from tests.factories import ARTICLE, CHART, bearer, make_key
 from tests.problems import assert_problem
 from tests.servers import running_server
 
-CHART = "us-europe-response-chart-2023"
-ARTICLE = "insight-news-how-serbia-let-putin-down"
 # Nothing listens on port 1: connecting fails at once, as when the database is down.
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
 # Over CP_MAX_BODY_BYTES (64 KiB by default) however it is encoded.
@@ -43,10 +40,6 @@ class Api:
     _dates: Iterator[date] = field(
         default_factory=lambda: (date(2024, 1, 1) + timedelta(days=n) for n in range(10_000))
     )
-
-    @staticmethod
-    def bearer(key: str, **headers: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key}", **headers}
 
     def etag(self, path: str) -> str:
         response = self.up.get(path)
@@ -68,7 +61,7 @@ class Api:
     def new_assessment(self) -> tuple[str, str]:
         """Record a fresh assessment; return its path and ETag."""
         response = self.up.post(
-            "/assessments", json=self.assessment_body(), headers=self.bearer(self.writer)
+            "/assessments", json=self.assessment_body(), headers=bearer(self.writer)
         )
         assert response.status_code == 201, response.text
         path = f"/assessments/{response.json()['id']}"
@@ -77,7 +70,7 @@ class Api:
     def retracted_assessment(self) -> tuple[str, str]:
         """A fresh assessment, retracted; return its path and current ETag."""
         path, etag = self.new_assessment()
-        gone = self.up.delete(path, headers=self.bearer(self.writer, **{"If-Match": etag}))
+        gone = self.up.delete(path, headers=bearer(self.writer, **{"If-Match": etag}))
         assert gone.status_code == 204, gone.text
         return path, self.etag(path)
 
@@ -85,7 +78,7 @@ class Api:
         """The ETag `path` had before `change` was made to it."""
         before = self.etag(path)
         patched = self.up.patch(
-            path, json=change, headers=self.bearer(self.admin, **{"If-Match": before})
+            path, json=change, headers=bearer(self.admin, **{"If-Match": before})
         )
         assert patched.status_code == 200, patched.text
         return before
@@ -96,25 +89,25 @@ Probe = Callable[[Api], httpx.Response]
 
 def _patch_assessment(api: Api, body: Any) -> httpx.Response:
     path, etag = api.new_assessment()
-    return api.up.patch(path, json=body, headers=api.bearer(api.writer, **{"If-Match": etag}))
+    return api.up.patch(path, json=body, headers=bearer(api.writer, **{"If-Match": etag}))
 
 
 def _patch_source(api: Api, body: Any, *, key: str | None = None) -> httpx.Response:
     path = f"/sources/{ARTICLE}"
     return api.up.patch(
-        path, json=body, headers=api.bearer(key or api.admin, **{"If-Match": api.etag(path)})
+        path, json=body, headers=bearer(key or api.admin, **{"If-Match": api.etag(path)})
     )
 
 
 def _retract(api: Api) -> httpx.Response:
     path, etag = api.new_assessment()
-    return api.up.delete(path, headers=api.bearer(api.writer, **{"If-Match": etag}))
+    return api.up.delete(path, headers=bearer(api.writer, **{"If-Match": etag}))
 
 
 def _down(method: str, path: str, **kwargs: Any) -> Probe:
     """The request, to the server whose database cannot be reached."""
     return lambda api: api.down.request(
-        method, path, headers=api.bearer(api.admin, **{"If-Match": '"x"'}), **kwargs
+        method, path, headers=bearer(api.admin, **{"If-Match": '"x"'}), **kwargs
     )
 
 
@@ -158,7 +151,7 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     },
     # POST /assessments
     ("createAssessment", "201"): lambda api: api.up.post(
-        "/assessments", json=api.assessment_body(), headers=api.bearer(api.writer)
+        "/assessments", json=api.assessment_body(), headers=bearer(api.writer)
     ),
     ("createAssessment", "401"): lambda api: api.up.post(
         "/assessments", json=api.assessment_body()
@@ -166,34 +159,34 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("createAssessment", "409"): lambda api: api.up.post(
         "/assessments",
         json=api.assessment_body(category="training", as_of="2023-03-02"),
-        headers=api.bearer(api.writer),
+        headers=bearer(api.writer),
     ),
     ("createAssessment", "413"): lambda api: api.up.post(
-        "/assessments", json=api.assessment_body(evidence=HUGE), headers=api.bearer(api.writer)
+        "/assessments", json=api.assessment_body(evidence=HUGE), headers=bearer(api.writer)
     ),
     ("createAssessment", "422"): lambda api: api.up.post(
-        "/assessments", json=api.assessment_body(value="maybe"), headers=api.bearer(api.writer)
+        "/assessments", json=api.assessment_body(value="maybe"), headers=bearer(api.writer)
     ),
     ("createAssessment", "503"): _down("POST", "/assessments", json={}),
     # DELETE /assessments/{assessment_id}
     ("retractAssessment", "204"): lambda api: _retract(api),
     ("retractAssessment", "401"): lambda api: api.up.delete(api.new_assessment()[0]),
     ("retractAssessment", "404"): lambda api: api.up.delete(
-        "/assessments/999999", headers=api.bearer(api.writer, **{"If-Match": '"x"'})
+        "/assessments/999999", headers=bearer(api.writer, **{"If-Match": '"x"'})
     ),
     ("retractAssessment", "409"): lambda api: api.up.delete(
         (retracted := api.retracted_assessment())[0],
-        headers=api.bearer(api.writer, **{"If-Match": retracted[1]}),
+        headers=bearer(api.writer, **{"If-Match": retracted[1]}),
     ),
     ("retractAssessment", "412"): lambda api: api.up.delete(
         (path := api.new_assessment()[0]),
-        headers=api.bearer(api.writer, **{"If-Match": api.stale(path, {"note": "n"})}),
+        headers=bearer(api.writer, **{"If-Match": api.stale(path, {"note": "n"})}),
     ),
     ("retractAssessment", "422"): lambda api: api.up.delete(
-        "/assessments/0", headers=api.bearer(api.writer, **{"If-Match": '"x"'})
+        "/assessments/0", headers=bearer(api.writer, **{"If-Match": '"x"'})
     ),
     ("retractAssessment", "428"): lambda api: api.up.delete(
-        api.new_assessment()[0], headers=api.bearer(api.writer)
+        api.new_assessment()[0], headers=bearer(api.writer)
     ),
     ("retractAssessment", "503"): _down("DELETE", "/assessments/1"),
     # GET /assessments/{assessment_id}
@@ -209,22 +202,22 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("updateAssessment", "404"): lambda api: api.up.patch(
         "/assessments/999999",
         json={"value": "yes"},
-        headers=api.bearer(api.writer, **{"If-Match": '"x"'}),
+        headers=bearer(api.writer, **{"If-Match": '"x"'}),
     ),
     ("updateAssessment", "409"): lambda api: api.up.patch(
         (retracted := api.retracted_assessment())[0],
         json={"value": "yes"},
-        headers=api.bearer(api.writer, **{"If-Match": retracted[1]}),
+        headers=bearer(api.writer, **{"If-Match": retracted[1]}),
     ),
     ("updateAssessment", "412"): lambda api: api.up.patch(
         (path := api.new_assessment()[0]),
         json={"value": "yes"},
-        headers=api.bearer(api.writer, **{"If-Match": api.stale(path, {"note": "n"})}),
+        headers=bearer(api.writer, **{"If-Match": api.stale(path, {"note": "n"})}),
     ),
     ("updateAssessment", "413"): lambda api: _patch_assessment(api, {"evidence": HUGE}),
     ("updateAssessment", "422"): lambda api: _patch_assessment(api, {"value": "maybe"}),
     ("updateAssessment", "428"): lambda api: api.up.patch(
-        api.new_assessment()[0], json={"value": "yes"}, headers=api.bearer(api.writer)
+        api.new_assessment()[0], json={"value": "yes"}, headers=bearer(api.writer)
     ),
     ("updateAssessment", "503"): _down("PATCH", "/assessments/1", json={"value": "yes"}),
     # GET /assessments/{assessment_id}/history
@@ -300,20 +293,20 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("listSources", "422"): lambda api: api.up.get("/sources", params={"limit": 10}),
     ("listSources", "503"): _down("GET", "/sources"),
     ("createSource", "201"): lambda api: api.up.post(
-        "/sources", json=_source("serbia-presidency-2023-04"), headers=api.bearer(api.admin)
+        "/sources", json=_source("serbia-presidency-2023-04"), headers=bearer(api.admin)
     ),
     ("createSource", "401"): lambda api: api.up.post("/sources", json=_source("anonymous")),
     ("createSource", "403"): lambda api: api.up.post(
-        "/sources", json=_source("a-writer-s-source"), headers=api.bearer(api.writer)
+        "/sources", json=_source("a-writer-s-source"), headers=bearer(api.writer)
     ),
     ("createSource", "409"): lambda api: api.up.post(
-        "/sources", json=_source(CHART), headers=api.bearer(api.admin)
+        "/sources", json=_source(CHART), headers=bearer(api.admin)
     ),
     ("createSource", "413"): lambda api: api.up.post(
-        "/sources", json=_source("huge", title=HUGE), headers=api.bearer(api.admin)
+        "/sources", json=_source("huge", title=HUGE), headers=bearer(api.admin)
     ),
     ("createSource", "422"): lambda api: api.up.post(
-        "/sources", json=_source("Not A Slug"), headers=api.bearer(api.admin)
+        "/sources", json=_source("Not A Slug"), headers=bearer(api.admin)
     ),
     ("createSource", "503"): _down("POST", "/sources", json={}),
     ("getSource", "200"): lambda api: api.up.get(f"/sources/{CHART}"),
@@ -328,19 +321,19 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("updateSource", "404"): lambda api: api.up.patch(
         "/sources/nobody",
         json={"publisher": "x"},
-        headers=api.bearer(api.admin, **{"If-Match": '"x"'}),
+        headers=bearer(api.admin, **{"If-Match": '"x"'}),
     ),
     ("updateSource", "412"): lambda api: api.up.patch(
         f"/sources/{ARTICLE}",
         json={"publisher": "x"},
-        headers=api.bearer(
+        headers=bearer(
             api.admin, **{"If-Match": api.stale(f"/sources/{ARTICLE}", {"publisher": "p"})}
         ),
     ),
     ("updateSource", "413"): lambda api: _patch_source(api, {"title": HUGE}),
     ("updateSource", "422"): lambda api: _patch_source(api, {"title": ""}),
     ("updateSource", "428"): lambda api: api.up.patch(
-        f"/sources/{ARTICLE}", json={"publisher": "x"}, headers=api.bearer(api.admin)
+        f"/sources/{ARTICLE}", json={"publisher": "x"}, headers=bearer(api.admin)
     ),
     ("updateSource", "503"): _down("PATCH", f"/sources/{CHART}", json={"publisher": "x"}),
 }
@@ -367,16 +360,6 @@ def _documented() -> list[tuple[str, str]]:
     ]
 
 
-def _key(settings: Settings, name: str, scope: KeyScope) -> str:
-    engine = make_engine(settings)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            _, plaintext = create_key(session, name=name, scope=scope)
-    finally:
-        engine.dispose()
-    return plaintext
-
-
 def test_status_table_covers_exactly_the_documented_statuses() -> None:
     documented = _documented()
     assert len(documented) == len(set(documented))
@@ -387,8 +370,8 @@ def test_status_table_covers_exactly_the_documented_statuses() -> None:
 
 @pytest.fixture
 def api(seeded_settings: Settings) -> Iterator[Api]:
-    admin = _key(seeded_settings, "status-admin", KeyScope.admin)
-    writer = _key(seeded_settings, "status-writer", KeyScope.write)
+    admin = make_key(seeded_settings, "status-admin", KeyScope.admin)
+    writer = make_key(seeded_settings, "status-writer", KeyScope.write)
     with (
         running_server(seeded_settings.database_url) as up_base,
         running_server(

@@ -19,11 +19,9 @@ from typing import Any
 
 import pytest
 
-from app.api_keys.service import create_key
-from app.db import make_engine, make_sessionmaker
 from app.http.openapi_export import COMMITTED
 from app.settings import Settings
-from app.vocabulary import KeyScope
+from tests.factories import make_key
 from tests.servers import running_server
 
 PACKAGE = "country_positions_client"
@@ -155,16 +153,6 @@ def python_client(tmp_path_factory: pytest.TempPathFactory) -> GeneratedClient:
     return GeneratedClient(site=site, output=output)
 
 
-def _admin_key(settings: Settings) -> str:
-    engine = make_engine(settings)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            _, plaintext = create_key(session, name="python-client", scope=KeyScope.admin)
-    finally:
-        engine.dispose()
-    return plaintext
-
-
 def test_python_client_generates_without_warnings(python_client: GeneratedClient) -> None:
     # The generator says "Warning(s) encountered while generating" before any list of
     # skipped operations, unsupported schemas or failed post-hooks.
@@ -207,7 +195,7 @@ def test_python_client_works_against_live_service(
 ) -> None:
     smoke = tmp_path / "smoke.py"
     smoke.write_text(SMOKE, encoding="utf-8")
-    key = _admin_key(seeded_settings)
+    key = make_key(seeded_settings, "python-client")
     with running_server(seeded_settings.database_url) as base:
         result = _run(
             [sys.executable, str(smoke), base, key],

@@ -18,9 +18,11 @@ failures matching an entry would be tolerated.
 from __future__ import annotations
 
 import os
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,13 +37,10 @@ from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
 
 from app import migrating
-from app.api_keys.service import create_key
-from app.db import make_engine, make_sessionmaker
 from app.http.openapi_export import COMMITTED
-from app.seeding.loader import load_seeds
 from app.settings import Settings
-from app.vocabulary import KeyScope
-from tests.conftest import SEEDS, create_postgres_database, drop_postgres_database
+from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.factories import load_seed_folder, make_key
 from tests.servers import running_server
 
 FUZZ = os.environ.get("CP_FUZZ") == "1"
@@ -182,14 +181,9 @@ class Live:
 
 def _prepare(url: str) -> str:
     """Seed the database and store an admin key; return the key."""
-    engine = make_engine(Settings(database_url=url))
-    try:
-        load_seeds(make_sessionmaker(engine), SEEDS)
-        with make_sessionmaker(engine).begin() as session:
-            _, plaintext = create_key(session, name="fuzzer", scope=KeyScope.admin)
-    finally:
-        engine.dispose()
-    return plaintext
+    settings = Settings(database_url=url)
+    load_seed_folder(settings)
+    return make_key(settings, "fuzzer")
 
 
 @pytest.fixture(scope="module")
@@ -252,6 +246,39 @@ def test_every_check_is_run_or_excluded() -> None:
     assert not set(CHECK_NAMES) & set(EXCLUDED_CHECKS)
 
 
-def test_known_findings_name_real_operations() -> None:
+def _known_findings_problems(
+    known: Mapping[tuple[str, str], tuple[Finding, ...]], findings_tests: str
+) -> list[str]:
+    """What is wrong with `known`: an operation the committed spec does not have, a backend
+    that is not one, a finding no test in `findings_tests` names, or one that matches nothing."""
     labels = {r.ok().label for r in schema.get_all_operations() if isinstance(r, Ok)}
-    assert {operation for operation, _ in KNOWN_FINDINGS} <= labels
+    problems = []
+    for (operation, backend), findings in known.items():
+        if operation not in labels:
+            problems.append(f"{operation}: not an operation of the committed spec")
+        if backend not in {"sqlite", "postgres", ALL}:
+            problems.append(f"{operation}: {backend!r} is not a backend")
+        for finding in findings:
+            if not re.search(rf"\b{re.escape(finding.id)}\b", findings_tests):
+                problems.append(f"{finding.id}: no test in test_contract_findings.py names it")
+            if not finding.codes or not finding.statuses:
+                problems.append(f"{finding.id}: matches no failure")
+    return problems
+
+
+def test_known_findings_name_real_operations_and_their_tests() -> None:
+    findings_tests = (Path(__file__).parent / "test_contract_findings.py").read_text()
+    assert _known_findings_problems(KNOWN_FINDINGS, findings_tests) == []
+    # The check itself, on entries made up for it (KNOWN_FINDINGS is empty today).
+    real = {("POST /sources", "postgres"): (F16,)}
+    assert _known_findings_problems(real, findings_tests) == []
+    made_up = {
+        ("GET /nowhere", "mysql"): (_finding("F99", {"ST101"}, {500}),),
+        ("GET /countries", "sqlite"): (_finding("F14", set(), {500}),),
+    }
+    assert _known_findings_problems(made_up, findings_tests) == [
+        "GET /nowhere: not an operation of the committed spec",
+        "GET /nowhere: 'mysql' is not a backend",
+        "F99: no test in test_contract_findings.py names it",
+        "F14: matches no failure",
+    ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tests.factories import CHART
 from tests.problems import assert_problem
 
 
@@ -95,7 +96,7 @@ def test_categories_in_chart_order(client: TestClient) -> None:
 def test_sources_carry_provenance(client: TestClient) -> None:
     ids = [s["id"] for s in client.get("/sources").json()]
     assert ids == sorted(ids) and len(ids) == 3
-    chart = client.get("/sources/us-europe-response-chart-2023").json()
+    chart = client.get(f"/sources/{CHART}").json()
     assert chart["kind"] == "leaked_document"
     assert chart["document_date"] == "2023-03-02"
     assert chart["classification"] == "SECRET//NOFORN"

@@ -1,5 +1,5 @@
-"""Shared pieces of the curation tests: keys made through the service, request bodies, and
-a dump of every table to prove a refused write left the database as it was."""
+"""Shared pieces of the curation tests: the `keys` fixture, request bodies and the writes
+several tests start from. Keys, seed ids and the table dump come from tests/factories.py."""
 
 from __future__ import annotations
 
@@ -8,16 +8,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData, select
 
-from app.api_keys.service import create_key
-from app.db import make_engine, make_sessionmaker
 from app.settings import Settings
 from app.vocabulary import KeyScope
+from tests.factories import bearer, make_key
 
-CHART = "us-europe-response-chart-2023"
-ARTICLE = "insight-news-how-serbia-let-putin-down"
-GRAD = "telegram-serbian-grad-shipment-documents"
 STATEMENT = "serbia-presidency-statement-2023-04"
 # Change-log entries the seed load writes: countries, categories, sources, assessments.
 SEED_CREATES = {"country": 39, "category": 4, "source": 3, "assessment": 13}
@@ -52,17 +47,6 @@ class Keys:
     writer: str
 
 
-def make_key(settings: Settings, name: str, scope: KeyScope) -> str:
-    """Store a key through the service (committed); return its plaintext."""
-    engine = make_engine(settings)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            _, plaintext = create_key(session, name=name, scope=scope)
-    finally:
-        engine.dispose()
-    return plaintext
-
-
 @pytest.fixture
 def keys(seeded_settings: Settings) -> Keys:
     return Keys(
@@ -71,27 +55,8 @@ def keys(seeded_settings: Settings) -> Keys:
     )
 
 
-def bearer(key: str, **headers: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}", **headers}
-
-
 def if_match(key: str, etag: str) -> dict[str, str]:
     return bearer(key, **{"If-Match": etag})
-
-
-def dump_database(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (reflected, so nothing is left out), in a stable order."""
-    engine = make_engine(settings)
-    try:
-        metadata = MetaData()
-        metadata.reflect(engine)
-        with engine.connect() as connection:
-            return {
-                name: sorted((tuple(row) for row in connection.execute(select(table))), key=repr)
-                for name, table in sorted(metadata.tables.items())
-            }
-    finally:
-        engine.dispose()
 
 
 def record_statement(client: TestClient, keys: Keys) -> tuple[dict[str, Any], str]:

@@ -21,16 +21,8 @@ from app.cli import main
 from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.settings import Settings, get_settings
-from tests.curation.conftest import (
-    CHART,
-    DISSENT,
-    NEW_SOURCE,
-    STATEMENT,
-    Keys,
-    all_changes,
-    bearer,
-    dump_database,
-)
+from tests.curation.conftest import DISSENT, NEW_SOURCE, STATEMENT, Keys, all_changes
+from tests.factories import CHART, bearer, dump_database
 from tests.problems import assert_problem
 from tests.servers import ROOT
 

@@ -16,15 +16,8 @@ from fastapi.testclient import TestClient
 from app.http.strict_json import StrictJSONRoute
 from app.main import create_app
 from app.settings import Settings
-from tests.curation.conftest import (
-    DISSENT,
-    NEW_SOURCE,
-    Keys,
-    bearer,
-    dump_database,
-    if_match,
-    record_statement,
-)
+from tests.curation.conftest import DISSENT, NEW_SOURCE, Keys, if_match, record_statement
+from tests.factories import bearer, dump_database
 from tests.problems import assert_problem
 
 JSON = {"Content-Type": "application/json"}

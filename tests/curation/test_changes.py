@@ -8,12 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from app.db import make_engine, make_sessionmaker
-from app.seeding.loader import load_seeds
 from app.settings import Settings
-from tests.conftest import SEEDS
 from tests.curation.conftest import (
-    CHART,
     DISSENT,
     NEW_SOURCE,
     SEED_CREATES,
@@ -21,10 +17,10 @@ from tests.curation.conftest import (
     STATEMENT,
     Keys,
     all_changes,
-    bearer,
     if_match,
     record_statement,
 )
+from tests.factories import CHART, bearer, load_seed_folder
 from tests.problems import assert_problem
 
 ASSESSMENT_COLUMNS = {
@@ -285,11 +281,7 @@ def test_seed_rerun_with_unchanged_seeds_appends_nothing(
     curate(client, keys)
     before = all_changes(client)
     cached = client.get("/positions").headers["ETag"]
-    engine = make_engine(seeded_settings)
-    try:
-        report = load_seeds(make_sessionmaker(engine), SEEDS)
-    finally:
-        engine.dispose()
+    report = load_seed_folder(seeded_settings)
     assert not report.changed
     assert all_changes(client) == before
     assert client.get("/positions", headers={"If-None-Match": cached}).status_code == 304

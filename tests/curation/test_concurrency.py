@@ -13,18 +13,8 @@ from fastapi.testclient import TestClient
 
 from app.settings import Settings
 from app.vocabulary import KeyScope
-from tests.curation.conftest import (
-    CHART,
-    DISSENT,
-    NEW_SOURCE,
-    STATEMENT,
-    Keys,
-    bearer,
-    dump_database,
-    if_match,
-    make_key,
-    record_statement,
-)
+from tests.curation.conftest import DISSENT, NEW_SOURCE, STATEMENT, Keys, if_match, record_statement
+from tests.factories import CHART, bearer, dump_database, make_key
 from tests.problems import assert_problem
 from tests.servers import running_server
 
@@ -196,11 +186,10 @@ def patch_race(seeded_settings: Settings) -> None:
         assert follow_up.status_code == 200, follow_up.text
 
 
+@pytest.mark.postgres_only
 def test_concurrent_patches_with_one_if_match_have_one_winner_on_postgres(
-    backend: str, seeded_settings: Settings
+    seeded_settings: Settings,
 ) -> None:
-    if backend == "sqlite":
-        pytest.skip("the PostgreSQL race; see the sqlite variant")
     patch_race(seeded_settings)
 
 

@@ -21,20 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.main import create_app
 from app.seeding.reading import SeedValidationError, read_seeds
 from app.settings import Settings
-from tests.conftest import SEEDS
-from tests.curation.conftest import (
-    ARTICLE,
-    CHART,
-    DISSENT,
-    GRAD,
-    NEW_SOURCE,
-    STATEMENT,
-    Keys,
-    bearer,
-    dump_database,
-    if_match,
-    record_statement,
-)
+from tests.curation.conftest import DISSENT, NEW_SOURCE, STATEMENT, Keys, if_match, record_statement
+from tests.factories import ARTICLE, CHART, GRAD, SEEDS, bearer, dump_database
 from tests.problems import assert_problem
 
 CATEGORIES = ["training", "lethal_aid", "future_capability", "future_will"]

@@ -24,7 +24,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.settings import Settings
-from tests.faults.database import make_key, terminate_backends
+from tests.factories import CHART, make_key
+from tests.faults.database import terminate_backends
 from tests.faults.failures import Failures, describe
 from tests.faults.tcp_proxy import CutMode, TcpProxy, tcp_proxy
 from tests.problems import assert_problem
@@ -36,7 +37,6 @@ CONNECT_TIMEOUT = "2"
 HANG = 10.0
 RECOVERY = 15.0
 UNAVAILABLE = "/problems/service-unavailable"
-CHART = "us-europe-response-chart-2023"
 
 
 @dataclass
@@ -114,11 +114,10 @@ class ProxiedServer(Server):
 
 
 @pytest.fixture
-def proxied_server(backend: str, seeded_settings: Settings) -> Iterator[ProxiedServer]:
+def proxied_server(seeded_settings: Settings) -> Iterator[ProxiedServer]:
     """A real server whose every database connection (pool and revision listener) goes
-    through a TcpProxy to the seeded test database."""
-    if backend != "postgres":
-        pytest.skip("a network between the service and its database exists on PostgreSQL only")
+    through a TcpProxy to the seeded test database. PostgreSQL only (SQLite has no network):
+    the tests using it are postgres_only."""
     key = make_key(seeded_settings, "outage-admin")
     url = make_url(seeded_settings.database_url)
     with tcp_proxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
@@ -131,6 +130,7 @@ def proxied_server(backend: str, seeded_settings: Settings) -> Iterator[ProxiedS
             yield ProxiedServer(http, key, proxy, seeded_settings.database_url)
 
 
+@pytest.mark.postgres_only
 def test_requests_after_every_backend_is_terminated_are_200_or_503(
     proxied_server: ProxiedServer,
 ) -> None:
@@ -162,6 +162,7 @@ def test_requests_after_every_backend_is_terminated_are_200_or_503(
     assert training_value(server, "AT") == "yes"
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize("mode", ["refuse", "hang"])
 def test_data_requests_are_503_while_database_is_cut_and_200_once_restored(
     proxied_server: ProxiedServer, mode: CutMode

@@ -20,11 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.settings import Settings
-from tests.faults.database import dump_database, make_key
+from tests.factories import CHART, bearer, dump_database, make_key
 from tests.faults.failures import Failures, describe
 from tests.problems import assert_problem
 
-CHART = "us-europe-response-chart-2023"
 INVALID = "/problems/invalid-input"
 TEN_KB = 10_000
 VALID_ASSESSMENT: dict[str, Any] = {
@@ -74,10 +73,6 @@ def unchanged(seeded_settings: Settings, admin_key: str) -> Iterator[None]:
     before = dump_database(seeded_settings)
     yield
     assert dump_database(seeded_settings) == before, "a refused request changed the database"
-
-
-def bearer(key: str, **headers: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}", **headers}
 
 
 def assert_invalid(response: httpx.Response, *loc: str) -> dict[str, Any]:

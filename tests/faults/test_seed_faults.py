@@ -33,8 +33,7 @@ from app.db import make_engine, make_sessionmaker
 from app.seeding.loader import load_seeds
 from app.seeding.reading import SeedValidationError
 from app.settings import Settings
-from tests.conftest import SEEDS
-from tests.faults.database import dump_database, dump_tables, reflect
+from tests.factories import ARTICLE, CHART, GRAD, SEEDS, dump_database, dump_tables, reflect
 from tests.faults.failures import Failures
 from tests.servers import ROOT
 
@@ -47,11 +46,7 @@ COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS = (
 SEED_FILES = (COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS)
 CSV_FILES = (COUNTRIES, ASSESSMENTS)
 ORIGINAL = {name: (SEEDS / name).read_bytes() for name in SEED_FILES}
-SOURCE_IDS = [
-    "us-europe-response-chart-2023",
-    "insight-news-how-serbia-let-putin-down",
-    "telegram-serbian-grad-shipment-documents",
-]
+SOURCE_IDS = [CHART, ARTICLE, GRAD]
 CATEGORY_KEYS = ["training", "lethal_aid", "future_capability", "future_will"]
 SYNTHETIC_ROWS = 50_000
 # An edit a fresh load must apply after a killed one: the first assessment's evidence.

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from app.main import create_app
 from app.settings import Settings
-from tests.faults.database import dump_database, make_key
+from tests.factories import dump_database, make_key
 from tests.faults.failures import Failures, describe
 from tests.faults.tcp_proxy import TcpProxy, tcp_proxy
 from tests.faults.test_database_outage import (

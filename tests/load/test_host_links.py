@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from app.vocabulary import KeyScope
-from tests.curation.conftest import NEW_SOURCE, bearer, make_key
+from tests.curation.conftest import NEW_SOURCE
+from tests.factories import bearer, make_key
 from tests.problems import assert_problem
 
 EVIL = "evil.example"

@@ -26,10 +26,8 @@ import httpx
 import pytest
 
 from app import migrating
-from app.db import make_engine, make_sessionmaker
-from app.seeding.loader import load_seeds
 from app.settings import Settings
-from tests.conftest import SEEDS
+from tests.factories import load_seed_folder
 from tests.servers import running_server
 
 SERVERS = ("uvicorn", "granian")
@@ -58,11 +56,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     path: Path = tmp_path_factory.mktemp("protocol-limits") / "db.sqlite3"
     settings = Settings(database_url=f"sqlite:///{path}")
     migrating.upgrade(settings)
-    engine = make_engine(settings)
-    try:
-        load_seeds(make_sessionmaker(engine), SEEDS)
-    finally:
-        engine.dispose()
+    load_seed_folder(settings)
     return settings.database_url
 
 

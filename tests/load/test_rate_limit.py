@@ -23,12 +23,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from app.api_keys.service import create_key
-from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.middleware.rate_limit.buckets import MemoryBuckets, Policy
 from app.settings import Settings
 from app.vocabulary import KeyScope
+from tests.factories import bearer, make_key
 from tests.problems import assert_problem
 from tests.servers import free_port, running_server
 
@@ -70,19 +69,9 @@ def assert_rate_limited(response: httpx.Response, policy: str, burst: int) -> in
     return int(retry_after)
 
 
-def make_key(settings: Settings, name: str, scope: KeyScope = KeyScope.write) -> str:
-    engine = make_engine(settings)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            _, plaintext = create_key(session, name=name, scope=scope)
-    finally:
-        engine.dispose()
-    return plaintext
-
-
 def write(client: TestClient | httpx.Client, key: str | None) -> httpx.Response:
     """A write the API refuses (an empty body is a 422) but the limiter counts."""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = bearer(key) if key else {}
     response: httpx.Response = client.post("/assessments", json={}, headers=headers)
     return response
 
@@ -166,7 +155,10 @@ def test_an_ipv6_client_is_counted_per_64(seeded_settings: Settings) -> None:
 
 
 def test_writes_are_counted_per_key(seeded_settings: Settings) -> None:
-    first, second = make_key(seeded_settings, "rl-first"), make_key(seeded_settings, "rl-second")
+    first, second = (
+        make_key(seeded_settings, "rl-first", KeyScope.write),
+        make_key(seeded_settings, "rl-second", KeyScope.write),
+    )
     settings = limited(seeded_settings, rate_limit_write_burst=2)
     with TestClient(create_app(settings)) as client:
         by_first = [write(client, first) for _ in range(3)]
@@ -182,7 +174,7 @@ def test_writes_are_counted_per_key(seeded_settings: Settings) -> None:
 
 
 def test_inventing_keys_buys_no_fresh_bucket(seeded_settings: Settings) -> None:
-    real = make_key(seeded_settings, "rl-real")
+    real = make_key(seeded_settings, "rl-real", KeyScope.write)
     with TestClient(create_app(limited(seeded_settings, rate_limit_write_burst=2))) as client:
         invented = [write(client, f"cpk_{secrets.token_hex(6)}_{secrets.token_urlsafe(8)}")]
         invented += [write(client, f"cpk_{secrets.token_hex(6)}_x") for _ in range(2)]
@@ -346,7 +338,10 @@ def test_two_instances_share_one_bucket_through_redis(
 
 
 def test_writes_per_key_through_redis(seeded_settings: Settings, redis_prefix: str) -> None:
-    first, second = make_key(seeded_settings, "rl-redis-1"), make_key(seeded_settings, "rl-redis-2")
+    first, second = (
+        make_key(seeded_settings, "rl-redis-1", KeyScope.write),
+        make_key(seeded_settings, "rl-redis-2", KeyScope.write),
+    )
     settings = limited(
         seeded_settings,
         rate_limit_write_burst=1,

@@ -14,16 +14,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.db import make_engine, make_sessionmaker
 from app.main import create_app
-from app.seeding.loader import load_seeds
 from app.settings import Settings
-from tests.conftest import SEEDS
+from tests.factories import ARTICLE, CHART, GRAD, SEEDS, load_seed_folder
 from tests.problems import assert_problem
 
-CHART = "us-europe-response-chart-2023"
-ARTICLE = "insight-news-how-serbia-let-putin-down"
-GRAD = "telegram-serbian-grad-shipment-documents"
 CATEGORIES = ["training", "lethal_aid", "future_capability", "future_will"]
 REPORTED = ["AT", "MT", "RS"]
 
@@ -574,11 +569,7 @@ def large_client(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
     shutil.copytree(SEEDS, folder)
     with (folder / "countries.csv").open("a", encoding="utf-8") as file:
         file.writelines(f"{code},,,\n" for code in EXTRA_COUNTRIES)
-    engine = make_engine(settings)
-    try:
-        load_seeds(make_sessionmaker(engine), folder)
-    finally:
-        engine.dispose()
+    load_seed_folder(settings, folder)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

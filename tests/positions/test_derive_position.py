@@ -18,10 +18,9 @@ from app.assessments.models import Assessment
 from app.assessments.positions import derive_position, derive_positions
 from app.assessments.snapshots import BEFORE_ANY, canonical_date
 from app.vocabulary import AssessedValue, CategoryKey, PositionValue
+from tests.factories import ARTICLE, CHART
 
 TRAINING = CategoryKey.training
-CHART = "us-europe-response-chart-2023"
-ARTICLE = "insight-news-how-serbia-let-putin-down"
 _ids = itertools.count(1)
 
 

@@ -4,11 +4,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.factories import ARTICLE, CHART, GRAD
 from tests.problems import assert_problem
 
-CHART = "us-europe-response-chart-2023"
-ARTICLE = "insight-news-how-serbia-let-putin-down"
-GRAD = "telegram-serbian-grad-shipment-documents"
 CATEGORIES = ["training", "lethal_aid", "future_capability", "future_will"]
 
 

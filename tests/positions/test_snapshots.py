@@ -18,9 +18,7 @@ from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.settings import Settings
 from app.vocabulary import KeyScope
-from tests.curation.conftest import bearer, make_key
-
-CHART = "us-europe-response-chart-2023"
+from tests.factories import CHART, bearer, make_key
 
 
 def _fresh(reference: TestClient, path: str) -> httpx.Response:

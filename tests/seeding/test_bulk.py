@@ -21,8 +21,7 @@ from app.seeding.bulk import load_seeds_bulk
 from app.seeding.loader import SeedReport, load_seeds
 from app.seeding.reading import SeedValidationError
 from app.settings import Settings
-from tests.conftest import SEEDS
-from tests.seeding.test_loader import dump_database
+from tests.factories import SEEDS, dump_database
 
 
 @pytest.fixture
@@ -131,8 +130,8 @@ def test_bulk_dry_run_writes_nothing(factory: sessionmaker[Session], settings: S
     assert dump_database(settings) == before
 
 
+@pytest.mark.postgres_only
 def test_bulk_checks_every_reference_once_in_place_of_the_row_triggers(
-    backend: str,
     factory: sessionmaker[Session],
     settings: Settings,
     tmp_path: Path,
@@ -140,8 +139,6 @@ def test_bulk_checks_every_reference_once_in_place_of_the_row_triggers(
 ) -> None:
     """On PostgreSQL the merge runs without the per-row foreign-key triggers; a set-based
     check stands in for them, so a reference the row checks let through is still refused."""
-    if backend != "postgres":
-        pytest.skip("SQLite keeps its per-row foreign-key checks")
     load_seeds(factory, SEEDS)
     before = dump_database(settings)
     folder = _copy(tmp_path)

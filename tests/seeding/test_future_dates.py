@@ -4,37 +4,17 @@ file, line and field, and nothing is written; with `--bulk` too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
-from app.settings import Settings, get_settings
-from tests.conftest import SEEDS
-from tests.seeding.test_loader import (
-    ASSESSMENTS,
-    CHART,
-    SOURCES,
-    append_text,
-    copy_seeds,
-    dump_database,
-    replace_text,
-)
+from app.settings import Settings
+from tests.factories import CHART, dump_database
+from tests.seeding.test_loader import ASSESSMENTS, SOURCES, append_text, copy_seeds, replace_text
 
 LOADERS = pytest.mark.parametrize("mode", [[], ["--bulk"]], ids=["seed", "seed-bulk"])
-
-
-@pytest.fixture
-def database(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """The test's empty database, named by DATABASE_URL for the CLI to find."""
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.delenv("CP_DATABASE_URL", raising=False)
-    monkeypatch.setenv("CP_SEEDS_PATH", str(SEEDS))
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 def _today() -> date:

@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,15 +31,13 @@ from app.seeding.reading import SeedError, SeedValidationError
 from app.settings import Settings
 from app.sources.models import Source
 from app.vocabulary import AssessedValue, CategoryKey, SourceKind, VerificationStatus
-from tests.conftest import SEEDS
+from tests.factories import ARTICLE, CHART, SEEDS, dump_database
 
 COUNTRIES = "countries.csv"
 CATEGORIES = "categories.yaml"
 SOURCES = "sources.yaml"
 ASSESSMENTS = "assessments.csv"
 ASSESSMENT_HEADER = "country,category,value,source,reported_via,as_of,evidence,note"
-CHART = "us-europe-response-chart-2023"
-ARTICLE = "insight-news-how-serbia-let-putin-down"
 CATEGORY_ORDER = "training, lethal_aid, future_capability, future_will"
 
 FIRST_LOAD_LINES = [
@@ -129,21 +126,6 @@ def table_counts(factory: sessionmaker[Session]) -> dict[str, int]:
 def revision_of(factory: sessionmaker[Session]) -> int:
     with factory() as session:
         return current_revision(session)
-
-
-def dump_database(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (reflected, so nothing is left out), in a stable order."""
-    engine = make_engine(settings)
-    try:
-        metadata = MetaData()
-        metadata.reflect(engine)
-        with engine.connect() as connection:
-            return {
-                name: sorted((tuple(row) for row in connection.execute(select(table))), key=repr)
-                for name, table in sorted(metadata.tables.items())
-            }
-    finally:
-        engine.dispose()
 
 
 def counts_of(report: SeedReport) -> dict[str, tuple[int, int, int]]:

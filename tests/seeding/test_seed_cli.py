@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,11 +23,10 @@ from app.db import make_engine, make_sessionmaker
 from app.revisions.models import current_revision
 from app.seeding import loader
 from app.settings import Settings, get_settings
-from tests.conftest import SEEDS
+from tests.factories import CHART, SEEDS, dump_database
 from tests.seeding.test_loader import (
     ASSESSMENTS,
     BAD_CASE_PARAMS,
-    CHART,
     COUNTRIES,
     FIRST_LOAD_LINES,
     ONE_EVIDENCE_EDIT_LINES,
@@ -37,7 +35,6 @@ from tests.seeding.test_loader import (
     BadCase,
     append_text,
     copy_seeds,
-    dump_database,
     replace_text,
     set_cell,
 )
@@ -46,17 +43,6 @@ FIRST_LOAD = "\n".join(FIRST_LOAD_LINES) + "\n"
 RERUN = "\n".join(RERUN_LINES) + "\n"
 ONE_EVIDENCE_EDIT = "\n".join(ONE_EVIDENCE_EDIT_LINES) + "\n"
 DRY_RUN_FIRST_LOAD = "\n".join([*FIRST_LOAD_LINES[:-1], "dry run: nothing was written"]) + "\n"
-
-
-@pytest.fixture
-def database(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """The test's empty database, named by DATABASE_URL for the CLI to find."""
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.delenv("CP_DATABASE_URL", raising=False)
-    monkeypatch.setenv("CP_SEEDS_PATH", str(SEEDS))
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -369,22 +355,21 @@ def _show(engine_settings: Settings, *, batch: bool, setting: str) -> str:
         engine.dispose()
 
 
+@pytest.mark.postgres_only
 def test_api_engines_have_the_statement_timeout_and_no_jit_and_batch_engines_neither(
-    database: Settings, backend: str
+    database: Settings,
 ) -> None:
     """Regression (jit): the whole chart, planned on default estimates, was costed high
     enough for PostgreSQL to JIT-compile it: 140 ms of compilation for a 1 ms query."""
-    if backend != "postgres":
-        pytest.skip("statement_timeout and jit are PostgreSQL settings")
     configured = database.model_copy(update={"db_statement_timeout_ms": 1234})
     assert _show(configured, batch=False, setting="statement_timeout") == "1234ms"
     assert _show(configured, batch=False, setting="jit") == "off"
     assert _show(configured, batch=True, setting="statement_timeout") == "0"
 
 
+@pytest.mark.postgres_only
 def test_bulk_seed_is_not_cut_by_the_api_statement_timeout(
     database: Settings,
-    backend: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -392,8 +377,6 @@ def test_bulk_seed_is_not_cut_by_the_api_statement_timeout(
     """Regression: the loader shared the API's statement_timeout (10 s), so `seed --bulk` of a
     million rows died in its COPY with "canceling statement due to statement timeout".
     With a 1 ms timeout, copying 3,000 rows cannot finish unless the loader runs without one."""
-    if backend != "postgres":
-        pytest.skip("statement_timeout is a PostgreSQL setting")
     monkeypatch.setenv("CP_DB_STATEMENT_TIMEOUT_MS", "1")
     get_settings.cache_clear()
     folder = copy_seeds(tmp_path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -12,14 +11,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api_keys.service import create_key
-from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.middleware.response_cache import BoundedCache
-from app.seeding.loader import load_seeds
 from app.settings import Settings
 from app.vocabulary import KeyScope
-from tests.conftest import SEEDS
+from tests.factories import ARTICLE, CHART, bearer, edited_seeds, load_seed_folder, make_key
 from tests.servers import running_server
 
 HEADERS_THAT_VARY = {"date", "server"}
@@ -34,24 +30,6 @@ def _cache(client: TestClient) -> BoundedCache:
 def _comparable(response: httpx.Response) -> tuple[int, dict[str, str], bytes]:
     headers = {k: v for k, v in response.headers.items() if k not in HEADERS_THAT_VARY}
     return response.status_code, headers, response.content
-
-
-def _edited_seeds(tmp_path: Path, old: str, new: str) -> Path:
-    folder = tmp_path / "seeds"
-    shutil.copytree(SEEDS, folder)
-    path = folder / "assessments.csv"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return folder
-
-
-def _reseed(settings: Settings, folder: Path) -> None:
-    engine = make_engine(settings)
-    try:
-        load_seeds(make_sessionmaker(engine), folder)
-    finally:
-        engine.dispose()
 
 
 def _wait_for(predicate_url: str, client: httpx.Client | TestClient, needle: str) -> str:
@@ -72,7 +50,7 @@ def _wait_for(predicate_url: str, client: httpx.Client | TestClient, needle: str
         ("/positions", {"Accept-Encoding": "gzip"}),
         ("/positions", {"Origin": "https://example.org"}),
         ("/countries?limit=2&offset=2", {"Accept": "text/csv"}),
-        ("/sources/us-europe-response-chart-2023", {}),
+        (f"/sources/{CHART}", {}),
     ],
 )
 def test_cache_hit_replays_the_full_stack_exactly(
@@ -130,21 +108,18 @@ def test_a_response_over_an_eighth_of_the_budget_is_never_stored(
 
 
 def test_cache_never_serves_stale_after_an_api_write(seeded_settings: Settings) -> None:
-    engine = make_engine(seeded_settings)
-    with make_sessionmaker(engine).begin() as session:
-        _, key = create_key(session, name="curator", scope=KeyScope.admin)
-    engine.dispose()
+    key = make_key(seeded_settings, "curator", KeyScope.admin)
     with TestClient(create_app(seeded_settings)) as client:
         before = client.get("/countries/RS/positions")
         assert client.get("/countries/RS/positions").headers["etag"] == before.headers["etag"]
         created = client.post(
             "/assessments",
-            headers={"Authorization": f"Bearer {key}"},
+            headers=bearer(key),
             json={
                 "country": "RS",
                 "category": "training",
                 "value": "yes",
-                "source": "insight-news-how-serbia-let-putin-down",
+                "source": ARTICLE,
                 "as_of": "2023-05-01",
                 "evidence": "A later report of Serbian training.",
             },
@@ -165,14 +140,13 @@ def test_cache_sees_a_seed_run_from_another_process(
 ) -> None:
     with TestClient(create_app(seeded_settings)) as client:
         assert "Malta No" in client.get("/countries/MT/positions").text
-        _reseed(seeded_settings, _edited_seeds(tmp_path, "Malta No", "Malta NO (edited)"))
+        load_seed_folder(seeded_settings, edited_seeds(tmp_path, "Malta No", "Malta NO (edited)"))
         assert "Malta NO (edited)" in _wait_for("/countries/MT/positions", client, "(edited)")
 
 
 @pytest.fixture
-def two_servers(seeded_settings: Settings, backend: str) -> Iterator[tuple[str, str]]:
-    if backend != "postgres":
-        pytest.skip("instances share one database over the network only on PostgreSQL")
+def two_servers(seeded_settings: Settings) -> Iterator[tuple[str, str]]:
+    """Two servers on one database (PostgreSQL only: the tests using it are postgres_only)."""
     with (
         running_server(seeded_settings.database_url) as first,
         running_server(seeded_settings.database_url) as second,
@@ -180,25 +154,23 @@ def two_servers(seeded_settings: Settings, backend: str) -> Iterator[tuple[str, 
         yield first, second
 
 
+@pytest.mark.postgres_only
 def test_write_through_one_instance_is_visible_on_another_within_a_second(
     two_servers: tuple[str, str], seeded_settings: Settings
 ) -> None:
     first, second = two_servers
-    engine = make_engine(seeded_settings)
-    with make_sessionmaker(engine).begin() as session:
-        _, key = create_key(session, name="curator", scope=KeyScope.write)
-    engine.dispose()
+    key = make_key(seeded_settings, "curator", KeyScope.write)
     with httpx.Client(base_url=first) as one, httpx.Client(base_url=second) as other:
         warm = other.get("/countries/AT/positions")  # now cached on the second instance
         assert other.get("/countries/AT/positions").headers["etag"] == warm.headers["etag"]
         created = one.post(
             "/assessments",
-            headers={"Authorization": f"Bearer {key}"},
+            headers=bearer(key),
             json={
                 "country": "AT",
                 "category": "future_will",
                 "value": "decreasing",
-                "source": "insight-news-how-serbia-let-putin-down",
+                "source": ARTICLE,
                 "as_of": "2023-06-01",
                 "evidence": "A later report of waning will.",
             },
