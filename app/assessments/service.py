@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -128,20 +128,6 @@ def _check_source(session: Session, source_id: str | None) -> None:
         sources_service.get_source(session, source_id=source_id)
 
 
-def get_positions(
-    session: Session,
-    *,
-    country_code: str,
-    as_of: date | None = None,
-    source_id: str | None = None,
-) -> list[Position]:
-    """A country's four positions; raises NotFound for an unknown `source_id`."""
-    _check_source(session, source_id)
-    return positions_for(session, country_codes=[country_code], as_of=as_of, source_id=source_id)[
-        country_code
-    ]
-
-
 def search_country_positions(
     session: Session,
     *,
@@ -171,21 +157,6 @@ def search_country_positions(
     ]
     end = None if limit is None else offset + limit
     return matched[offset:end], len(matched)
-
-
-def count_positions(
-    session: Session, *, as_of: date | None = None, source_id: str | None = None
-) -> tuple[dict[CategoryKey, Counter[PositionValue]], int]:
-    """How many countries read each value in each category, and how many countries in all."""
-    _check_source(session, source_id)
-    codes = [c.code for c in countries_service.all_countries(session)]
-    counts: dict[CategoryKey, Counter[PositionValue]] = {key: Counter() for key in CategoryKey}
-    for positions in positions_for(
-        session, country_codes=codes, as_of=as_of, source_id=source_id
-    ).values():
-        for position in positions:
-            counts[position.category][position.value] += 1
-    return counts, len(codes)
 
 
 def list_country_assessments(

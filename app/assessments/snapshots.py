@@ -40,7 +40,7 @@ from app.countries.schemas import CountryRead
 from app.revisions.models import current_revision
 from app.sources import service as sources_service
 from app.sources.models import Source
-from app.vocabulary import CategoryKey, PositionValue
+from app.vocabulary import PositionValue
 
 _POSITIONS_JSON = TypeAdapter(list[PositionRead])
 # Canonical date of an `as_of` before a country's first assessment: nothing counts yet.
@@ -73,9 +73,6 @@ class Rendered:
     values: tuple[PositionValue, ...]
     disputed: tuple[bool, ...]
     json: bytes
-
-    def value(self, category: CategoryKey) -> PositionValue:
-        return self.values[list(CategoryKey).index(category)]
 
     @property
     def size(self) -> int:

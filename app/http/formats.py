@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 
 from app.errors import NotAcceptable
 
@@ -120,15 +119,3 @@ def stream_csv(
         media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": f'inline; filename="{filename}"', **(headers or {})},
     )
-
-
-def stream_ndjson(
-    items: Iterable[BaseModel], *, headers: dict[str, str] | None = None
-) -> StreamingResponse:
-    """One JSON document per line, streamed."""
-
-    def lines() -> Iterator[str]:
-        for item in items:
-            yield item.model_dump_json() + "\n"
-
-    return StreamingResponse(lines(), media_type="application/x-ndjson", headers=headers)
