@@ -14,7 +14,8 @@ from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from app.assessments import service
-from app.assessments.chart_pages import POSITION_COLUMNS, chart_response
+from app.assessments.chart_pages import chart_response
+from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, POSITIONS, CsvTable, country_row
 from app.assessments.positions import Position
 from app.assessments.schemas import (
     AssessmentPage,
@@ -48,6 +49,7 @@ from app.http.formats import (
     MEDIA_TYPES,
     Format,
     FormatQuery,
+    describedby,
     negotiate,
     stream_csv,
 )
@@ -87,29 +89,19 @@ ValueQuery = Annotated[
 ]
 
 
-COUNTRY_COLUMNS = ["code", "alpha3", "numeric", "name", "official_name"]
-ASSESSMENT_COLUMNS = [
-    "id",
-    "country_code",
-    "category",
-    "value",
-    "source_id",
-    "reported_via_id",
-    "as_of",
-    "evidence",
-    "note",
-]
+COUNTRY_COLUMNS = COUNTRIES.header
+ASSESSMENT_COLUMNS = ASSESSMENTS.header
 
 
 def _responses(
-    *formats: Format, not_found: str | None = None, csv_header: Sequence[str] = ()
+    *formats: Format, not_found: str | None = None, csv_table: CsvTable | None = None
 ) -> dict[int | str, Any]:
     """OpenAPI: the alternative media types of a 200, and the errors an operation can give."""
     content: dict[str, Any] = {}
-    if Format.csv in formats:
+    if Format.csv in formats and csv_table is not None:
         content["text/csv"] = {
-            "schema": {"type": "string"},
-            "example": ",".join(csv_header) + "\r\n",
+            "schema": {"type": "string", "description": csv_table.description()},
+            "example": ",".join(csv_table.header) + "\r\n",
         }
     if Format.ndjson in formats:
         content["application/x-ndjson"] = {"schema": {"type": "string"}}
@@ -158,7 +150,7 @@ def _position_filter(
     tags=["positions"],
     summary="Get the whole chart",
     responses=_responses(
-        Format.csv, Format.ndjson, not_found="Unknown source.", csv_header=POSITION_COLUMNS
+        Format.csv, Format.ndjson, not_found="Unknown source.", csv_table=POSITIONS
     ),
 )
 async def list_positions(
@@ -253,7 +245,7 @@ async def get_stats(
     response_model=CountryPage,
     tags=["countries"],
     summary="List countries",
-    responses=_responses(Format.csv, not_found="Unknown source.", csv_header=COUNTRY_COLUMNS),
+    responses=_responses(Format.csv, not_found="Unknown source.", csv_table=COUNTRIES),
 )
 def list_countries(
     request: Request,
@@ -306,9 +298,9 @@ def list_countries(
     if fmt is Format.csv:
         return stream_csv(
             COUNTRY_COLUMNS,
-            ([c.code, c.alpha3, c.numeric, c.name, c.official_name] for c in countries),
+            (country_row(c) for c in countries),
             filename="countries.csv",
-            headers=headers,
+            headers=describedby(request, headers, COUNTRIES.metadata_url()),
         )
     response.headers.update(headers)
     return CountryPage(
@@ -357,7 +349,7 @@ async def list_country_positions(
     tags=["assessments"],
     summary="List a country's assessments",
     responses=_responses(
-        Format.csv, Format.ndjson, not_found="Unknown country.", csv_header=ASSESSMENT_COLUMNS
+        Format.csv, Format.ndjson, not_found="Unknown country.", csv_table=ASSESSMENTS
     ),
 )
 def list_country_assessments(
@@ -413,7 +405,10 @@ def _export_country_assessments(
                 round_trip_seconds=seconds,
             )
             disposition = f'inline; filename="assessments-{country.code}.csv"'
-            headers = {"Content-Disposition": disposition, **headers}
+            metadata = ASSESSMENTS.metadata_url(code=country.code)
+            headers = describedby(
+                request, {"Content-Disposition": disposition, **headers}, metadata
+            )
             media_type = CSV_MEDIA_TYPE
         else:
             render = ndjson_lines(service.EXPORT_FIELDS)
