@@ -18,6 +18,7 @@ from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, POSITIONS, CsvTab
 from app.countries import service as countries_service
 from app.http.deps import CountryCodePath, SessionDep
 from app.http.formats import CSVW_MEDIA_TYPE
+from app.http.openapi import NO_DATABASE_OPERATION
 from app.problems import Problem
 
 router = APIRouter(tags=["exports"])
@@ -52,6 +53,7 @@ def _responses(table: CsvTable, not_found: str | None = None) -> dict[int | str,
     summary="Describe the countries CSV",
     response_class=Response,
     responses=_responses(COUNTRIES),
+    openapi_extra=NO_DATABASE_OPERATION,
 )
 def get_countries_csv_metadata() -> Response:
     """Columns and datatypes of the countries CSV (`GET /countries?format=csv`), as a CSVW
@@ -64,6 +66,7 @@ def get_countries_csv_metadata() -> Response:
     summary="Describe the positions CSV",
     response_class=Response,
     responses=_responses(POSITIONS),
+    openapi_extra=NO_DATABASE_OPERATION,
 )
 def get_positions_csv_metadata() -> Response:
     """Columns and datatypes of the chart CSV (`GET /positions?format=csv`), as a CSVW
