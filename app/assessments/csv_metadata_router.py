@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, POSITIONS, CsvTable
+from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, POSITIONS, STATS, CsvTable
 from app.countries import service as countries_service
 from app.http.deps import CountryCodePath, SessionDep
 from app.http.formats import CSVW_MEDIA_TYPE
@@ -86,3 +86,16 @@ def get_assessments_csv_metadata(code: CountryCodePath, session: SessionDep) -> 
     links it with `Link: rel="describedby"`. The same document for every country."""
     countries_service.get_country(session, code=code)
     return _document(ASSESSMENTS)
+
+
+@router.get(
+    STATS.metadata_path,
+    summary="Describe the counts CSV",
+    response_class=Response,
+    responses=_responses(STATS),
+    openapi_extra=NO_DATABASE_OPERATION,
+)
+def get_stats_csv_metadata() -> Response:
+    """Columns and datatypes of the counts CSV (`GET /stats?format=csv`), as a CSVW
+    metadata document; the CSV links it with `Link: rel="describedby"`."""
+    return _document(STATS)

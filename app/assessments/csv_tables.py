@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.countries.models import Country
-from app.vocabulary import CategoryKey
+from app.vocabulary import CategoryKey, PositionValue
 
 CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
 TRUE, FALSE = "true", "false"
@@ -143,7 +143,7 @@ COUNTRIES = CsvTable(
     primary_key=("code",),
 )
 
-POSITION_VALUE = "yes|no|decreasing|unknown"
+POSITION_VALUE = "|".join(PositionValue)
 POSITIONS = CsvTable(
     name="positions",
     title="The chart: each country's position in each category, ordered by name",
@@ -212,7 +212,24 @@ ASSESSMENTS = CsvTable(
     primary_key=("id",),
 )
 
-TABLES: dict[str, CsvTable] = {t.name: t for t in (COUNTRIES, POSITIONS, ASSESSMENTS)}
+STATS = CsvTable(
+    name="stats",
+    title="How many countries read each value, one row per category",
+    metadata_path="/exports/stats.csv-metadata.json",
+    file_name="stats.csv",
+    columns=(
+        CsvColumn(
+            "category", "string", "Category key.", "|".join(key.value for key in CategoryKey)
+        ),
+        *(
+            CsvColumn(value, "integer", f"Countries whose position in the category is `{value}`.")
+            for value in PositionValue
+        ),
+    ),
+    primary_key=("category",),
+)
+
+TABLES: dict[str, CsvTable] = {t.name: t for t in (COUNTRIES, POSITIONS, ASSESSMENTS, STATS)}
 
 
 def position_row(
