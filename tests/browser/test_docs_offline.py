@@ -46,7 +46,8 @@ CHROMIUM_ARGS = [
 ]
 OUTPUT = ROOT / "test-output"
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-# How long a page may take to show what it loaded (the UIs render 20 operations at once).
+# How long a UI may take to show what it loaded, or its search worker to answer, on a busy
+# machine (Playwright's 5 s default is not always enough there).
 RENDER_TIMEOUT_MS = 20_000
 # Collects the page's Content-Security-Policy violations: a blocked load is also a failure.
 RECORD_CSP_VIOLATIONS = """
@@ -186,7 +187,7 @@ def test_redoc_lists_every_operation_offline(
     # The search box is ReDoc's web worker at work: it must have started, from blob:.
     offline.page.get_by_placeholder("Search...").fill("whole chart")
     expect(offline.page.locator("[data-role='search:results']")).to_contain_text(
-        "Get the whole chart"
+        "Get the whole chart", timeout=RENDER_TIMEOUT_MS
     )
     # ReDoc 2 always asks its CDN for the logo beside "API docs by Redocly" and hides the
     # image when that fails. The policy refuses it before any request leaves the browser:
