@@ -22,6 +22,7 @@ from app.middleware.rate_limit.client_address import ClientAddressMiddleware
 from app.middleware.rate_limit.middleware import RATE_LIMIT_HEADERS, RateLimitMiddleware
 from app.middleware.response_cache import BoundedCache, ResponseCacheMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
+from app.middleware.vary import VaryMiddleware, vary_value
 from app.revisions.trackers import DatabaseRevision, RevisionTracker
 from app.settings import Settings
 
@@ -32,6 +33,7 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
 
     - host check (when CP_ALLOWED_HOSTS is not `*`): outermost, refuses unknown hosts;
     - client address (when CP_TRUSTED_PROXIES is set): `X-Forwarded-For` from those peers;
+    - vary: the one `Vary` of every answer below, whichever layer gave it (app.middleware.vary);
     - rate limit (unless CP_RATE_LIMIT_ENABLED=false): counts hits too, 429 past the limit;
     - response cache: hits skip everything below, yet replay its output (headers included);
     - database deadline: starts the request's CP_DB_DEADLINE budget (app.middleware.db_deadline);
@@ -93,6 +95,9 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
     if settings.rate_limit_enabled:
         # Outermost, so cache hits are counted too (a 304 is refunded to a tenth).
         app.add_middleware(RateLimitMiddleware, **rate_limit_options(settings))
+    # Outside the limiter and the cache: their 429s, hits and 304s carry it too.
+    vary = vary_value(cors=bool(settings.cors_origins), keyed_reads=settings.require_key_for_reads)
+    app.add_middleware(VaryMiddleware, vary=vary)
     if settings.trusted_proxies:
         # Outside the limiter: it counts per client, which a trusted proxy names.
         app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
