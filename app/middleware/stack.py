@@ -13,13 +13,13 @@ from app import web
 from app.assessments.fast_lane import FastLaneAnswers, PositionsFastLane
 from app.middleware.admission import AdmissionMiddleware
 from app.middleware.body_limit import BodySizeLimitMiddleware
-from app.middleware.cors import ProblemCORSMiddleware
+from app.middleware.cors import ALLOWED_REQUEST_HEADERS, EXPOSED_HEADERS, ProblemCORSMiddleware
 from app.middleware.db_deadline import DatabaseDeadlineMiddleware
 from app.middleware.host_check import HostCheckMiddleware
 from app.middleware.http_cache import ConditionalGetMiddleware, static_fingerprint
 from app.middleware.rate_limit import rate_limit_options
 from app.middleware.rate_limit.client_address import ClientAddressMiddleware
-from app.middleware.rate_limit.middleware import RATE_LIMIT_HEADERS, RateLimitMiddleware
+from app.middleware.rate_limit.middleware import RateLimitMiddleware
 from app.middleware.response_cache import BoundedCache, ResponseCacheMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.vary import VaryMiddleware, vary_value
@@ -76,7 +76,8 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
             ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "HEAD"],
-            expose_headers=["ETag", "Link", "X-Total-Count", "Location", *RATE_LIMIT_HEADERS],
+            allow_headers=ALLOWED_REQUEST_HEADERS,
+            expose_headers=EXPOSED_HEADERS,
         )
     # Inside the cache, so stored entries carry these headers and hits replay them.
     app.add_middleware(SecurityHeadersMiddleware)
