@@ -41,11 +41,14 @@ class VaryMiddleware:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
+        vary = self.vary
 
         async def send_with_vary(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"vary"]
-                message = {**message, "headers": [*headers, self.vary]}
+                # ASGI header names are lower case (every layer here writes them so).
+                headers = [h for h in message.get("headers", ()) if h[0] != b"vary"]
+                headers.append(vary)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_vary)
