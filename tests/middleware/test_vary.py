@@ -27,6 +27,8 @@ DEFAULT_VARY = "Accept, Accept-Encoding, Origin"  # CORS is on by default (CP_CO
 URLS = (
     "/positions",
     "/positions?format=csv",
+    "/exports/positions.csv",
+    "/exports/countries/RS/assessments.ndjson",
     "/countries",
     "/countries/RS/assessments?format=csv",
     "/countries/RS",
