@@ -28,6 +28,7 @@ PAGE_CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'self'"
 )
+EMBED_CSP = PAGE_CSP.replace("frame-ancestors 'self'", "frame-ancestors *")
 _CDN = "https://cdn.jsdelivr.net"
 DOCS_CSP = (
     f"default-src 'self'; script-src 'self' 'unsafe-inline' {_CDN}; "
@@ -40,8 +41,10 @@ DOCS_CSP = (
 
 _PAGE_HEADERS = [NOSNIFF, (b"content-security-policy", PAGE_CSP.encode()), REFERRER_POLICY]
 _DOCS_HEADERS = [NOSNIFF, (b"content-security-policy", DOCS_CSP.encode()), REFERRER_POLICY]
+_EMBED_HEADERS = [NOSNIFF, (b"content-security-policy", EMBED_CSP.encode()), REFERRER_POLICY]
 HEADERS_BY_PATH: dict[str, list[tuple[bytes, bytes]]] = {
     "/": _PAGE_HEADERS,
+    "/embed": _EMBED_HEADERS,
     "/docs": _DOCS_HEADERS,
     "/redoc": _DOCS_HEADERS,
     "/docs/oauth2-redirect": _DOCS_HEADERS,
