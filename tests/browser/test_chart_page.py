@@ -97,7 +97,7 @@ def test_chart_page_leads_with_the_summary_and_the_reported_governments(
     )
     for name in SERBIA_NAMES:
         expect(_cell(page, name)).to_have_count(1)
-    screenshot(page, tmp_path, f"chart-page-{backend}-1400.png")
+    screenshot(page, tmp_path, f"chart-page-{backend}-1400-summary.png")
 
     page.get_by_label("All in the catalogue").check()
     expect(page.locator("#positions-table tbody tr[data-country]")).to_have_count(
@@ -346,9 +346,9 @@ def test_embed_is_frameable_by_another_site_and_the_page_is_not(
     html = (
         "<!doctype html><title>Story</title>"
         f'<iframe id="embed" title="Serbia" src="{live_server}/embed?country=RS"'
-        ' width="380" height="260"></iframe>'
+        ' width="380" height="320"></iframe>'
         f'<iframe id="summary" title="Summary" src="{live_server}/embed"'
-        ' width="380" height="260"></iframe>'
+        ' width="380" height="320"></iframe>'
         f'<iframe id="page" title="Chart" src="{live_server}/"></iframe>'
     )
     with _article_site(html) as article:
