@@ -11,6 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from app import web
 from app.assessments.fast_lane import FastLaneAnswers, PositionsFastLane
+from app.docs_ui import assets as docs_ui_assets
 from app.middleware.admission import AdmissionMiddleware
 from app.middleware.body_limit import BodySizeLimitMiddleware
 from app.middleware.cors import ProblemCORSMiddleware
@@ -58,7 +59,8 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
         revisions=DatabaseRevision(app.state.read_sessionmaker),
         tracker=None if settings.database_read_url else tracker,
         max_age=settings.cache_max_age,
-        fingerprint=static_fingerprint(web.STATIC_DIR),
+        # The vendored docs UIs count by their manifest, which holds each file's SHA-256.
+        fingerprint=static_fingerprint(web.STATIC_DIR, docs_ui_assets.MANIFEST),
         private=settings.require_key_for_reads,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
