@@ -5,6 +5,7 @@ seed run), the code (version and static assets), and what selects the representa
 (path, query, Accept).
 So it changes when, and only when, the data behind it (or the code rendering it) changes,
 and a matching If-None-Match is answered here without running the endpoint at all.
+Vary (`Accept` among others) is app.middleware.vary's, on every response alike.
 """
 
 from __future__ import annotations
@@ -157,7 +158,6 @@ class ConditionalGetMiddleware:
                     "headers": [
                         (b"etag", (etag or "").encode()),
                         (b"cache-control", cache_control.encode()),
-                        (b"vary", b"Accept, Accept-Encoding"),
                     ],
                 }
             )
@@ -185,7 +185,6 @@ class ConditionalGetMiddleware:
             nonlocal drop_body
             if message["type"] == "http.response.start":
                 response_headers = MutableHeaders(scope=message)
-                response_headers.add_vary_header("Accept")
                 status = message["status"]
                 if status in (200, 304) and (etag is not None or "etag" in response_headers):
                     if etag is not None and (static or "etag" not in response_headers):

@@ -7,7 +7,8 @@ this API, so its policy allows nothing else (no inline script, no inline style).
 interactive docs (app.docs_ui) load Swagger UI and ReDoc from here too (issue 12), so their
 policy also allows 'self' only: FastAPI's inline bootstrap script by its hash (each page
 sets its own policy, see `docs_csp`), data: images, and for ReDoc inline styles and a
-blob: worker.
+blob: worker. `/embed` is the one page other sites may frame (issue 13): the chart page's
+policy but `frame-ancestors *`, and no X-Frame-Options anywhere (it could only block).
 
 The layer sits inside the response cache: entries are stored with these headers and hits
 replay them.
@@ -31,6 +32,7 @@ PAGE_CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'self'"
 )
+EMBED_CSP = PAGE_CSP.replace("frame-ancestors 'self'", "frame-ancestors *")
 
 
 def docs_csp(
@@ -53,8 +55,10 @@ DOCS_CSP = docs_csp()
 
 _PAGE_HEADERS = [NOSNIFF, (b"content-security-policy", PAGE_CSP.encode()), REFERRER_POLICY]
 _DOCS_HEADERS = [NOSNIFF, (b"content-security-policy", DOCS_CSP.encode()), REFERRER_POLICY]
+_EMBED_HEADERS = [NOSNIFF, (b"content-security-policy", EMBED_CSP.encode()), REFERRER_POLICY]
 HEADERS_BY_PATH: dict[str, list[tuple[bytes, bytes]]] = {
     "/": _PAGE_HEADERS,
+    "/embed": _EMBED_HEADERS,
     "/docs": _DOCS_HEADERS,
     "/redoc": _DOCS_HEADERS,
     "/docs/oauth2-redirect": _DOCS_HEADERS,
