@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test check pytest format openapi fuzz bench bench-scale clean
+.PHONY: install npm-tools run test check pytest format openapi fuzz bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -20,11 +20,14 @@ run: install ## migrate and seed the default database, then serve on http://127.
 	$(BIN)/country-positions seed
 	$(BIN)/country-positions serve
 
-test: install ## lint, type-check, check docs, then run the whole suite on both backends
+npm-tools: ## the pinned npm linters and generators (npm ci, once per lockfile; skipped without Node)
+	scripts/npm-tools
+
+test: install npm-tools ## lint, type-check, check docs, then run the whole suite on both backends
 	PATH="$(abspath $(BIN)):$$PATH" scripts/check
 	PATH="$(abspath $(BIN)):$$PATH" scripts/test
 
-check: install
+check: install npm-tools
 	PATH="$(abspath $(BIN)):$$PATH" scripts/check
 
 pytest: install ## run the test suite only; pass ARGS="-k positions --backend=sqlite"
