@@ -117,6 +117,10 @@ def generate(
     (scratch / "generator-output.txt").write_text(output, encoding="utf-8")
     shutil.rmtree(entry, ignore_errors=True)
     scratch.rename(entry)
+    # Entries for older contracts are never read again.
+    for stale in entry.parent.glob(f"{tool}-*"):
+        if stale != entry and re.fullmatch(rf"{re.escape(tool)}-[0-9a-f]{{16}}", stale.name):
+            shutil.rmtree(stale, ignore_errors=True)
     return Generated(entry / "client", output, seconds, cached=False)
 
 
