@@ -35,7 +35,7 @@ logger = logging.getLogger("app.middleware.admission")
 
 OVERLOADED = "/problems/overloaded"
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/", "/docs", "/redoc", "/openapi.json"})
-EXEMPT_PREFIXES = ("/static/",)
+EXEMPT_PREFIXES = ("/static/", "/docs/assets/")
 
 
 class Gate:
