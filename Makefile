@@ -11,7 +11,7 @@ PYPROJECT_SUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
 RUNTIME_STAMP := $(VENV)/.runtime-$(PYPROJECT_SUM)
 DEV_STAMP := $(VENV)/.dev-$(PYPROJECT_SUM)
 
-.PHONY: install install-dev run test check pytest format openapi fuzz bench bench-scale clean
+.PHONY: install install-dev npm-tools run test check pytest format openapi fuzz bench bench-scale clean
 
 # Before a virtualenv is made from $(PYTHON): one line, not a traceback, if it is too old.
 ifeq ($(wildcard $(RUNTIME_STAMP)),)
@@ -43,11 +43,14 @@ run: install ## say if the port is taken, else migrate and seed the default data
 	$(BIN)/country-positions seed
 	$(BIN)/country-positions serve --host $(HOST) --port $(PORT)
 
-test: install-dev ## lint, type-check, check docs, then run the whole suite on both backends
+npm-tools: ## the pinned npm linters and generators (npm ci, once per lockfile; skipped without Node)
+	scripts/npm-tools
+
+test: install-dev npm-tools ## lint, type-check, check docs, then run the whole suite on both backends
 	PATH="$(abspath $(BIN)):$$PATH" scripts/check
 	PATH="$(abspath $(BIN)):$$PATH" scripts/test
 
-check: install-dev
+check: install-dev npm-tools
 	PATH="$(abspath $(BIN)):$$PATH" scripts/check
 
 pytest: install-dev ## run the test suite only; pass ARGS="-k positions --backend=sqlite"
