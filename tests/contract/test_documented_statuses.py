@@ -307,6 +307,8 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("listCountryPositions", "503"): _down("GET", "/countries/RS/positions"),
     # Health
     ("healthz", "200"): lambda api: api.down.get("/healthz"),
+    ("healthz", "413"): lambda api: api.down.request("GET", "/healthz", content=b"x" * 2**21),
+    ("readyz", "413"): lambda api: api.up.request("GET", "/readyz", content=b"x" * 2**21),
     ("readyz", "200"): lambda api: api.up.get("/readyz"),
     ("readyz", "503"): lambda api: api.down.get("/readyz"),
     # GET /positions, /stats
