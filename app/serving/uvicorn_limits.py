@@ -239,6 +239,10 @@ def run(
         # asyncio answered it in 0.1 s, for 13 % less throughput (issue 10, measured).
         loop="asyncio",
         timeout_keep_alive=limits.keepalive_timeout,
+        # A worker starting on a busy machine (importing the app, building it) took over
+        # uvicorn's default 5 s to answer its first health check, and was killed and
+        # restarted for good: give it 30 s (a hung worker is replaced that much later).
+        timeout_worker_healthcheck=30,
         # X-Forwarded-For is resolved by the app from CP_TRUSTED_PROXIES, never by the server.
         proxy_headers=False,
     )
