@@ -33,11 +33,16 @@ from app.revisions.trackers import (
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """\
-Assessed positions of 38 European governments on Ukraine's requests for military
+Assessed positions of European governments on Ukraine's requests for military
 assistance (training, lethal aid, and the future capability and political will to provide
 lethal aid), as charted by the leaked US document *Europe | Response to Ongoing
 Russia-Ukraine Conflict* (dated 2 March 2023, marked SECRET//NOFORN), with the provenance
-of every value.
+of every value. The chart assessed 38 governments; which 38 is not public. The catalogue
+here lists 39, so some of them the chart may not have covered.
+
+**Formats.** Every operation answers one media type. The CSV and NDJSON renderings are
+operations of their own under `/exports/` (typed as text); for curl and browsers the JSON
+URLs also negotiate them, by `format=csv|ndjson` or `Accept`.
 
 **Caveat.** The chart's authenticity has not been independently verified; its values are
 known only through news reporting. Every value here names the source that asserts it and
