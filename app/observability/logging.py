@@ -12,6 +12,7 @@ holds a key: not the Authorization header, and key-like query parameters are red
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -23,6 +24,24 @@ from app.observability.request_ids import current_record
 from app.settings import Settings
 
 ACCESS_LOGGER = "app.access"
+# What a request line holds (app.observability.middleware), in this order.
+REQUEST_FIELDS = (
+    "request_id",
+    "method",
+    "route",
+    "path",
+    "query",
+    "status",
+    "duration_ms",
+    "db_ms",
+    "bytes",
+    "cache",
+    "revision",
+    "client",
+    "http_version",
+    "api_key",
+    "problem",
+)
 EVENTS_LOGGER = "app.events"
 LOG_FORMATS = ("text", "json")
 
@@ -60,6 +79,22 @@ class JsonFormatter(_LibraryJsonFormatter):
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return iso_time(record.created)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Request lines take a short cut: their fields are known, and the library's general
+        path (every record attribute weighed, then encoded) cost a cached read more than
+        twice what the rest of its line did (measured: bench/observability.py)."""
+        if record.name != ACCESS_LOGGER or "status" not in record.__dict__:
+            return super().format(record)
+        fields = record.__dict__
+        document = {
+            "time": iso_time(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        document.update((name, fields[name]) for name in REQUEST_FIELDS if name in fields)
+        return json.dumps(document, default=str)
 
 
 class TextFormatter(logging.Formatter):
