@@ -52,10 +52,10 @@ def test_two_workers_share_metrics_and_log_json_lines(
             assert time.monotonic() < deadline, log.read_text()[-2000:]
             time.sleep(0.1)
     lines = _json_lines(log)
-    [line] = [entry for entry in lines if entry.get("request_id") == "abc"]
+    requests = [entry for entry in lines if entry.get("logger") == "app.access"]
+    [line] = [entry for entry in requests if entry.get("request_id") == "abc"]
     assert line["status"] == 404 and line["route"] == POSITIONS_ROUTE
     assert line["problem"] == "/problems/not-found"
-    requests = [entry for entry in lines if entry.get("logger") == "app.access"]
     assert len(requests) >= REQUESTS + 1
     workers = {entry["message"] for entry in lines if "Started server process" in str(entry)}
     assert len(workers) == 2
