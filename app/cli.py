@@ -19,6 +19,15 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from app.serving.port_check import bind_problem
+
+    problem = bind_problem(args.host, args.port)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.check_port:
+        return EXIT_OK
+
     from app.serving import serve
 
     serve(get_settings(), args.host, args.port, args.workers, args.server)
@@ -165,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["uvicorn", "granian"],
         default="uvicorn",
         help="HTTP server (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--check-port",
+        action="store_true",
+        help="only check that HOST:PORT can be bound, then exit: 0 if so, else 1 with "
+        "one line saying why (make run does this before it migrates)",
     )
     serve.set_defaults(handler=_serve)
 

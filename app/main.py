@@ -16,6 +16,7 @@ from app import __version__, web
 from app.api import api_router
 from app.assessments.snapshots import PositionSnapshots
 from app.db import make_engine, make_sessionmaker, pool_counts
+from app.docs_ui.pages import install_docs_ui
 from app.http.openapi import install_openapi
 from app.middleware.stack import install_middleware
 from app.migrating import head_revisions
@@ -88,6 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
+        # Served by app.docs_ui from vendored files instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
     )
     engine = make_engine(settings)
     app.state.settings = settings
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(web.router)
     web.mount_static(app)
+    install_docs_ui(app)
     install_openapi(app)
     for timed in {engine, read_engine}:
         time_statements(timed)

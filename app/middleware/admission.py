@@ -36,7 +36,7 @@ logger = logging.getLogger("app.middleware.admission")
 OVERLOADED = "/problems/overloaded"
 SHED_REPORT_INTERVAL = 10.0  # seconds between two "shedding load" log lines, at most
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/", "/docs", "/redoc", "/openapi.json"})
-EXEMPT_PREFIXES = ("/static/",)
+EXEMPT_PREFIXES = ("/static/", "/docs/assets/")
 
 
 class Gate:

@@ -155,13 +155,9 @@ class ResponseCacheMiddleware:
 
     async def _replay(self, entry: Entry, headers: Headers, head: bool, send: Send) -> None:
         if matches_etag(headers.get("if-none-match", ""), entry.etag):
+            # Vary is added outside (app.middleware.vary), the same as on the 200.
             kept = [(k, v) for k, v in entry.headers if k in _NOT_MODIFIED_HEADERS]
-            vary = b"Accept, Accept-Encoding"
-            if any(k == b"vary" and b"Origin" in v for k, v in entry.headers):
-                vary += b", Origin"
-            await send(
-                {"type": "http.response.start", "status": 304, "headers": [*kept, (b"vary", vary)]}
-            )
+            await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b""})
             return
         await send(
