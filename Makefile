@@ -62,7 +62,7 @@ openapi: install ## regenerate docs/openapi.json, the committed API contract
 fuzz: install-dev ## long schemathesis run: 500 examples per operation, random seed, both backends
 	CP_FUZZ=1 PATH="$(abspath $(BIN)):$$PATH" scripts/test tests/contract/test_schemathesis.py $(ARGS)
 
-bench: install-dev ## throughput, latency, cache misses, a 200-client burst, uvicorn vs Granian (~8-10 min); see bench/README.md
+bench: install-dev ## throughput, latency, cache misses, a 200-client burst, uvicorn vs Granian, observability on/off (~10-12 min); see bench/README.md
 	$(BIN)/python -m bench.run $(ARGS)
 
 bench-scale: install-dev ## bulk load and cold reads at 1k/100k/1M assessments on both backends
