@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import Any
 from concurrent.futures import Future
+from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import Field

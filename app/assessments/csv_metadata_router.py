@@ -22,6 +22,24 @@ from app.http.openapi import NO_DATABASE_OPERATION
 from app.problems import Problem
 
 router = APIRouter(tags=["exports"])
+CSVW_COLUMN = {
+    "type": "object",
+    "required": ["name", "datatype"],
+    "properties": {
+        "name": {"type": "string"},
+        "titles": {"type": "string"},
+        "datatype": {
+            "type": "object",
+            "required": ["base"],
+            "properties": {
+                "base": {"type": "string", "description": "An XML Schema type: string, ..."},
+                "format": {"type": "string", "description": "A regular expression."},
+            },
+        },
+        "required": {"type": "boolean"},
+        "dc:description": {"type": "string"},
+    },
+}
 DOCUMENT_SCHEMA = {
     "type": "object",
     "description": "A CSVW table description: `url` (the CSV, relative to this document), "
@@ -32,12 +50,25 @@ DOCUMENT_SCHEMA = {
     "properties": {
         "@context": {"type": "string", "description": "The CSVW namespace."},
         "url": {"type": "string", "description": "The CSV, relative to this document."},
-        "dialect": {"type": "object", "description": "Encoding, header, delimiter."},
+        "dc:title": {"type": "string"},
+        "dialect": {
+            "type": "object",
+            "properties": {
+                "encoding": {"type": "string"},
+                "header": {"type": "boolean"},
+                "headerRowCount": {"type": "integer"},
+                "delimiter": {"type": "string"},
+                "doubleQuote": {"type": "boolean"},
+                "lineTerminators": {"type": "array", "items": {"type": "string"}},
+            },
+        },
         "tableSchema": {
             "type": "object",
-            "description": "`columns` in the CSV's order, and the `primaryKey`.",
             "required": ["columns"],
-            "properties": {"columns": {"type": "array", "items": {"type": "object"}}},
+            "properties": {
+                "columns": {"type": "array", "items": CSVW_COLUMN},
+                "primaryKey": {"type": "array", "items": {"type": "string"}},
+            },
         },
     },
 }
