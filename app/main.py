@@ -31,16 +31,17 @@ from app.revisions.trackers import (
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """\
-Assessed positions of 38 European governments on Ukraine's requests for military
+Assessed positions of European governments on Ukraine's requests for military
 assistance (training, lethal aid, and the future capability and political will to provide
-lethal aid), as charted by the leaked US document *Europe | Response to Ongoing
-Russia-Ukraine Conflict* (dated 2 March 2023, marked SECRET//NOFORN), with the provenance
-of every value.
+lethal aid), as charted by the leaked document *Europe | Response to Ongoing
+Russia-Ukraine Conflict* (attributed to the US government; dated 2 March 2023, marked
+SECRET//NOFORN), with the provenance of every value. The chart is reported to assess 38
+governments, of which the reporting names three; the catalogue lists 39.
 
 **Caveat.** The chart's authenticity has not been independently verified; its values are
 known only through news reporting. Every value here names the source that asserts it and
-the report through which it is known. `unknown` means no source reports a value; it never
-means `no`.
+the report through which it is known. `unknown` means no source we hold reports a value
+(which includes governments the chart may not have covered); it never means `no`.
 """
 
 

@@ -11,18 +11,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BeforeValidator
+from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
 from app.assessments import service
 from app.assessments.chart_pages import POSITION_COLUMNS, chart_response
-from app.assessments.positions import Position
 from app.assessments.schemas import (
     AssessmentPage,
     AssessmentRead,
     CategoryStats,
     CountryPositions,
     CountryPositionsPage,
-    PositionRead,
     PositionStats,
     ValueCounts,
 )
@@ -83,7 +82,10 @@ CategoryQuery = Annotated[
 ]
 ValueQuery = Annotated[
     PositionValue | None,
-    Query(description="...reads this value (`unknown` finds countries nobody reported)."),
+    Query(
+        description="...reads this value (`unknown` finds countries no source we hold "
+        "reports, including any a source may not have covered)."
+    ),
 ]
 
 
@@ -98,6 +100,7 @@ ASSESSMENT_COLUMNS = [
     "as_of",
     "evidence",
     "note",
+    "source_retracted_at",
 ]
 
 
@@ -120,28 +123,6 @@ def _responses(
     if not_found:
         responses[404] = {"model": Problem, "description": not_found}
     return responses
-
-
-def _position_read(position: Position) -> PositionRead:
-    return PositionRead(
-        category=position.category,
-        value=position.value,
-        disputed=position.disputed,
-        as_of=position.as_of,
-        source_ids=position.source_ids,
-        assessments=[AssessmentRead.model_validate(a) for a in position.assessments],
-    )
-
-
-def _country_positions(
-    country: Country, positions: Sequence[Position], as_of: date | None, source: str | None
-) -> CountryPositions:
-    return CountryPositions(
-        country=CountryRead.model_validate(country),
-        as_of=as_of,
-        source=source,
-        positions=[_position_read(p) for p in positions],
-    )
 
 
 def _position_filter(
@@ -172,7 +153,7 @@ async def list_positions(
         bool | None,
         Query(
             description="`true`: only countries with at least one reported value; "
-            "`false`: only countries nobody reported."
+            "`false`: only countries no source we hold reports."
         ),
     ] = None,
     format: FormatQuery = None,
@@ -332,14 +313,19 @@ async def list_country_positions(
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
 ) -> Response:
-    """The country's position in each of the four categories, in chart order.
+    """The country's position in each of the four categories, in category order.
 
     A position is derived, never stored: for each category, take each source's most
     recent assessment (as of `as_of`, if given). The value is that of the most recent
     one (on a tie, the most recently recorded). `disputed` is true when those latest
-    assessments of different sources disagree. With no assessment the value is
-    `unknown` ("not reported"), which is never the same as `no`. Pass `source` for a
-    single source's view.
+    assessments of different sources disagree. Retracted assessments, and those of a
+    retracted source, never count. With no assessment the value is `unknown`: no source
+    we hold reports a value, which includes a government a source may not have covered
+    (the chart is reported to assess 38 governments; see its `coverage`). It is never the
+    same as `no`. Pass `source` for a single source's view (a retracted source's view
+    reads `unknown` throughout). Each position lists its sources with their kind and
+    `verification_status`, so a client can flag `unverified` ones without following the
+    ids.
     """
     snapshots: PositionSnapshots = request.app.state.snapshots
     body = snapshots.peek_country(await vouched_revision(request), code, as_of, source)
@@ -368,7 +354,9 @@ def list_country_assessments(
     page: PaginationDep,
     format: FormatQuery = None,
 ) -> Any:
-    """Every assessment recorded for the country, newest `as_of` first.
+    """The country's assessments, newest `as_of` first: every one not itself retracted
+    (a retracted one stays at `GET /assessments/{id}`). Assessments of a retracted source
+    are listed, flagged by `source_retracted_at`; they count for no position.
 
     JSON is paginated (`limit` defaults to 50); CSV and NDJSON return every assessment
     unless `limit` is given, streamed as they are read (any size, in bounded memory).
@@ -408,7 +396,8 @@ def _export_country_assessments(
             stream = CursorStream(
                 session,
                 statement,
-                lambda rows: csv_lines([row[:-2] for row in rows]),  # not the retraction
+                # Not the assessment's own retraction: the export holds only unretracted ones.
+                lambda rows: csv_lines([(*row[:-3], to_jsonable_python(row[-1])) for row in rows]),
                 prefix=csv_lines([ASSESSMENT_COLUMNS]),
                 round_trip_seconds=seconds,
             )

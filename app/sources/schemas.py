@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from app.schemas import (
@@ -11,6 +11,7 @@ from app.schemas import (
     SOURCE_ID_PATTERN,
     AppInput,
     AppModel,
+    CountryCode,
     LongText,
     Publisher,
     ShortText,
@@ -28,7 +29,41 @@ OPTIONAL_FIELDS = (
     "document_date",
     "classification",
     "verification_note",
+    "coverage",
 )
+
+
+class SourceCoverage(AppInput):
+    """Which governments a source assessed, as far as we know: how many, which of them we
+    know were among them, and whether the complete list is public."""
+
+    count: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="How many governments the source assessed, as reported; null if not known.",
+        examples=[38],
+    )
+    known: list[CountryCode] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Alpha-2 codes of governments known to be among those assessed.",
+        examples=[["RS", "AT", "MT"]],
+    )
+    complete_list_public: bool = Field(
+        description="Whether the complete list of governments assessed is public, as far as "
+        "we know. When it is not, a government outside `known` may or may not have been "
+        "assessed.",
+        examples=[False],
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if len(set(self.known)) != len(self.known):
+            raise ValueError("`known` lists a country more than once")
+        if self.count is not None and len(self.known) > self.count:
+            raise ValueError(f"`known` lists {len(self.known)} countries, more than `count`")
+        return self
 
 
 class SourceFields(AppInput):
@@ -38,7 +73,10 @@ class SourceFields(AppInput):
         description="Title as published or as reported.", examples=["Statement on arms exports"]
     )
     kind: SourceKind = Field(description="What kind of source this is.")
-    publisher: Publisher | None = Field(default=None, description="Who issued or published it.")
+    publisher: Publisher | None = Field(
+        default=None,
+        description="Who issued or published it, or to whom it is attributed (say which).",
+    )
     url: Url | None = Field(default=None, description="Where it can be read (http/https).")
     published_on: date | None = Field(default=None, description="Publication date.")
     document_date: date | None = Field(default=None, description="Date the document carries.")
@@ -50,6 +88,11 @@ class SourceFields(AppInput):
     )
     verification_note: LongText | None = Field(
         default=None, description="What is and is not known of its origin."
+    )
+    coverage: SourceCoverage | None = Field(
+        default=None,
+        description="Which governments it assessed, as far as known; null if not known or "
+        "not relevant.",
     )
 
     _dates = field_validator("published_on", "document_date", mode="before")(iso_date_text)
@@ -81,6 +124,9 @@ class SourceUpdate(AppInput):
         default=None, description="New status."
     )
     verification_note: LongText | None = Field(default=None, description="New note, or null.")
+    coverage: SourceCoverage | None = Field(
+        default=None, description="New coverage (replaces the whole object), or null."
+    )
 
     _dates = field_validator("published_on", "document_date", mode="before")(iso_date_text)
     _published = field_validator("published_on")(not_after_today)
@@ -95,7 +141,10 @@ class SourceRead(AppModel):
         description="Title as published or as reported.",
     )
     kind: SourceKind = Field(description="What kind of source this is.")
-    publisher: str | None = Field(description="Who issued or published it, where known.")
+    publisher: str | None = Field(
+        description="Who issued or published it, or to whom it is attributed, where known; "
+        "an attribution is not a verified fact (see `verification_status`)."
+    )
     url: str | None = Field(description="Where it can be read, where one exists.")
     published_on: date | None = Field(description="Publication date, where known.")
     document_date: date | None = Field(
@@ -109,3 +158,15 @@ class SourceRead(AppModel):
         description="How far the source's authenticity has been established."
     )
     verification_note: str | None = Field(description="What is and is not known of its origin.")
+    coverage: SourceCoverage | None = Field(
+        default=None,
+        description="Which governments it assessed, as far as known (null: nothing known). "
+        "A government it may not have covered reads `unknown` unless another source reports "
+        "it: `unknown` means no source we hold reports a value.",
+    )
+    retracted_at: datetime | None = Field(
+        default=None,
+        description="When it was retracted (`DELETE /sources/{id}`); a retracted source's "
+        "assessments count for no position, but stay readable.",
+    )
+    retraction_note: str | None = Field(default=None, description="Why it was retracted.")

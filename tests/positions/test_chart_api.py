@@ -26,7 +26,10 @@ CSV_TYPE = "text/csv; charset=utf-8; header=present"
 NDJSON_TYPE = "application/x-ndjson"
 POSITIONS_HEADER = "code,alpha3,name,training,lethal_aid,future_capability,future_will,disputed"
 COUNTRIES_HEADER = "code,alpha3,numeric,name,official_name"
-ASSESSMENTS_HEADER = "id,country_code,category,value,source_id,reported_via_id,as_of,evidence,note"
+ASSESSMENTS_HEADER = (
+    "id,country_code,category,value,source_id,reported_via_id,as_of,evidence,note,"
+    "source_retracted_at"
+)
 ASSESSMENT_COLUMNS = ASSESSMENTS_HEADER.split(",")
 
 # 20 countries outside the chart, to grow the catalogue past the default JSON page of 50.
