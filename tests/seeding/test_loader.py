@@ -523,6 +523,24 @@ BAD_CASES: tuple[BadCase, ...] = (
         ),
         ((SOURCES, 2, "document_date", "expected a date as YYYY-MM-DD, got '02/03/2023'"),),
     ),
+    # Coverage names countries of countries.csv, and no more of them than it counts.
+    BadCase(
+        "source-coverage-unknown-country",
+        lambda d: replace_text(d, SOURCES, "known: [RS, AT, MT]", "known: [RS, AT, QQ]"),
+        (
+            (
+                SOURCES,
+                2,
+                "coverage",
+                "unknown country code 'QQ' in coverage.known (not in countries.csv)",
+            ),
+        ),
+    ),
+    BadCase(
+        "source-coverage-over-count",
+        lambda d: replace_text(d, SOURCES, "count: 38", "count: 2"),
+        ((SOURCES, 2, "coverage", "`known` lists 3 countries, more than `count`"),),
+    ),
     BadCase(
         "source-bad-url",
         lambda d: replace_text(
