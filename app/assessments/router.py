@@ -137,7 +137,7 @@ def _position_filter(
     "/positions",
     response_model=CountryPositionsPage,
     tags=["positions"],
-    summary="Get the whole chart",
+    summary="Get every country's positions",
     responses=_responses(
         Format.csv, Format.ndjson, not_found="Unknown source.", csv_header=POSITION_COLUMNS
     ),

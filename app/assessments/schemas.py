@@ -164,7 +164,7 @@ class CountryPositions(AppModel):
 
 
 class CountryPositionsPage(Page[CountryPositions]):
-    """A page of the whole chart: one item per country, ordered by name."""
+    """A page of every country's positions: one item per country of the catalogue, by name."""
 
 
 class ValueCounts(AppModel):
