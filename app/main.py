@@ -36,7 +36,12 @@ assistance (training, lethal aid, and the future capability and political will t
 lethal aid), as charted by the leaked document *Europe | Response to Ongoing
 Russia-Ukraine Conflict* (attributed to the US government; dated 2 March 2023, marked
 SECRET//NOFORN), with the provenance of every value. The chart is reported to assess 38
-governments, of which the reporting names three; the catalogue lists 39.
+governments; which 38 is not public (the reporting names three). The catalogue here lists
+39, so some of them the chart may not have covered.
+
+**Formats.** Every operation answers one media type. The CSV and NDJSON renderings are
+operations of their own under `/exports/` (typed as text); for curl and browsers the JSON
+URLs also negotiate them, by `format=csv|ndjson` or `Accept`.
 
 **Caveat.** The chart's authenticity has not been independently verified; its values are
 known only through news reporting. Every value here names the source that asserts it and

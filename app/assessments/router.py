@@ -15,7 +15,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
 from app.assessments import service
-from app.assessments.chart_pages import POSITION_COLUMNS, chart_response
+from app.assessments.chart_pages import chart_response
 from app.assessments.schemas import (
     AssessmentPage,
     AssessmentRead,
@@ -33,7 +33,6 @@ from app.assessments.snapshots import (
 from app.countries import service as countries_service
 from app.countries.models import Country
 from app.countries.schemas import CountryPage, CountryRead
-from app.errors import InvalidInput
 from app.http.deps import (
     CountryCodePath,
     SessionDep,
@@ -50,7 +49,7 @@ from app.http.formats import (
     negotiate,
     stream_csv,
 )
-from app.http.pagination import PaginationDep, page_headers
+from app.http.pagination import Pagination, PaginationDep, page_headers
 from app.problems import Problem
 from app.schemas import NO_NUL, SOURCE_ID_PATTERN, iso_date_text
 from app.sources import service as sources_service
@@ -78,13 +77,33 @@ SourceQuery = Annotated[
 ]
 CategoryQuery = Annotated[
     CategoryKey | None,
-    Query(description="With `value`: keep countries whose position in this category..."),
+    Query(
+        description="Keep countries with a reported value in this category; with `value`, "
+        "countries whose position in this category reads that value."
+    ),
 ]
 ValueQuery = Annotated[
     PositionValue | None,
     Query(
-        description="...reads this value (`unknown` finds countries no source we hold "
+        description="Keep countries reading this value in at least one category; with "
+        "`category`, in that category (`unknown` finds countries no source we hold "
         "reports, including any a source may not have covered)."
+    ),
+]
+ReportedQuery = Annotated[
+    bool | None,
+    Query(
+        description="`true`: only countries with at least one reported value; "
+        "`false`: only countries no source we hold reports."
+    ),
+]
+SearchQuery = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        pattern=NO_NUL,
+        description="Case-insensitive search: part of the name, or an exact alpha-2/alpha-3.",
+        examples=["serb"],
     ),
 ]
 
@@ -104,32 +123,23 @@ ASSESSMENT_COLUMNS = [
 ]
 
 
-def _responses(
-    *formats: Format, not_found: str | None = None, csv_header: Sequence[str] = ()
-) -> dict[int | str, Any]:
-    """OpenAPI: the alternative media types of a 200, and the errors an operation can give."""
-    content: dict[str, Any] = {}
-    if Format.csv in formats:
-        content["text/csv"] = {
-            "schema": {"type": "string"},
-            "example": ",".join(csv_header) + "\r\n",
-        }
-    if Format.ndjson in formats:
-        content["application/x-ndjson"] = {"schema": {"type": "string"}}
+def _responses(*, not_found: str | None = None, negotiated: bool = False) -> dict[int | str, Any]:
+    """OpenAPI: the errors an operation can give. Its 200 documents JSON only: the CSV and
+    NDJSON renderings are operations of their own (app.assessments.export_router)."""
     responses: dict[int | str, Any] = {}
-    if content:
-        responses[200] = {"content": content, "description": "The page, in the negotiated format."}
-        responses[406] = {"model": Problem, "description": "Requested format not offered."}
+    if negotiated:
+        responses[406] = {
+            "model": Problem,
+            "description": "`Accept` (or `format=`) names no representation served here.",
+        }
     if not_found:
         responses[404] = {"model": Problem, "description": not_found}
     return responses
 
 
-def _position_filter(
+def filter_from_query(
     category: CategoryKey | None, value: PositionValue | None, reported: bool | None = None
 ) -> service.PositionFilter:
-    if (category is None) != (value is None):
-        raise InvalidInput("`category` and `value` must be given together.")
     return service.PositionFilter(category=category, value=value, reported=reported)
 
 
@@ -138,9 +148,7 @@ def _position_filter(
     response_model=CountryPositionsPage,
     tags=["positions"],
     summary="Get every country's positions",
-    responses=_responses(
-        Format.csv, Format.ndjson, not_found="Unknown source.", csv_header=POSITION_COLUMNS
-    ),
+    responses=_responses(not_found="Unknown source.", negotiated=True),
 )
 async def list_positions(
     request: Request,
@@ -149,26 +157,36 @@ async def list_positions(
     source: SourceQuery = None,
     category: CategoryQuery = None,
     value: ValueQuery = None,
-    reported: Annotated[
-        bool | None,
-        Query(
-            description="`true`: only countries with at least one reported value; "
-            "`false`: only countries no source we hold reports."
-        ),
-    ] = None,
+    reported: ReportedQuery = None,
     format: FormatQuery = None,
 ) -> Response:
     """One row per country, ordered by name, with its four positions and their provenance.
 
-    Same rule and parameters as `GET /countries/{code}/positions`, plus filters. JSON is
-    paginated (`limit` defaults to 50); `format=csv` (or `Accept: text/csv`) gives one
-    column per category, and `application/x-ndjson` one country per line; both return
-    every matching country unless `limit` is given. `Link` and `X-Total-Count` headers
-    describe the pagination.
+    Same rule and parameters as `GET /countries/{code}/positions`, plus filters. Paginated
+    (`limit` defaults to 50); `Link` and `X-Total-Count` headers describe the pagination.
+    `category` alone keeps countries with a reported value in that category, `value` alone
+    countries reading it in at least one category, both together countries whose position
+    in `category` reads `value`.
+
+    For curl and browsers this URL also negotiates: `format=csv` or `format=ndjson` (or the
+    matching `Accept`) answers what `exportPositionsCsv` and `exportPositionsNdjson` do.
+    Typed clients call those operations instead.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
-    limit = page.limit_for(export=fmt is not Format.json)
-    position_filter = _position_filter(category, value, reported)
+    return await positions_response(
+        request, page, fmt, as_of, source, filter_from_query(category, value, reported)
+    )
+
+
+async def positions_response(
+    request: Request,
+    page: Pagination,
+    fmt: Format,
+    as_of: date | None,
+    source: str | None,
+    position_filter: service.PositionFilter,
+) -> Response:
+    """`/positions` in any format: JSON pages, CSV and NDJSON everything unless `limit`."""
     chart = await _chart(request, as_of, source)
     return chart_response(
         request,
@@ -177,7 +195,7 @@ async def list_positions(
         as_of=as_of,
         source=source,
         position_filter=position_filter,
-        limit=limit,
+        limit=page.limit_for(export=fmt is not Format.json),
         offset=page.offset,
     )
 
@@ -198,22 +216,38 @@ async def _chart(
     return chart
 
 
+STATS_COLUMNS = ["category", *(v.value for v in PositionValue)]
+
+
 @router.get(
     "/stats",
     response_model=PositionStats,
     tags=["positions"],
     summary="Count countries per value",
-    responses=_responses(not_found="Unknown source."),
+    responses=_responses(not_found="Unknown source.", negotiated=True),
 )
 async def get_stats(
-    request: Request, as_of: AsOfQuery = None, source: SourceQuery = None
-) -> PositionStats:
+    request: Request,
+    as_of: AsOfQuery = None,
+    source: SourceQuery = None,
+    format: FormatQuery = None,
+) -> Response:
     """For each category, how many countries read `yes`, `no`, `decreasing` and `unknown`.
 
     The four counts of a category add up to the number of countries in the catalogue.
+
+    For curl and browsers this URL also negotiates: `format=csv` (or `Accept: text/csv`)
+    answers what `exportStatsCsv` does.
     """
+    fmt = negotiate(request, format, [Format.json, Format.csv])
+    return await stats_response(request, fmt, as_of, source)
+
+
+async def stats_response(
+    request: Request, fmt: Format, as_of: date | None, source: str | None
+) -> Response:
     chart = await _chart(request, as_of, source)
-    return PositionStats(
+    stats = PositionStats(
         as_of=as_of,
         source=source,
         countries=len(chart),
@@ -227,6 +261,13 @@ async def get_stats(
             for i, key in enumerate(CategoryKey)
         ],
     )
+    if fmt is Format.csv:
+        rows = (
+            [c.category.value, *(getattr(c.counts, v.value) for v in PositionValue)]
+            for c in stats.categories
+        )
+        return stream_csv(STATS_COLUMNS, rows, filename="stats.csv")
+    return Response(stats.model_dump_json().encode(), media_type="application/json")
 
 
 @router.get(
@@ -234,38 +275,45 @@ async def get_stats(
     response_model=CountryPage,
     tags=["countries"],
     summary="List countries",
-    responses=_responses(Format.csv, not_found="Unknown source.", csv_header=COUNTRY_COLUMNS),
+    responses=_responses(not_found="Unknown source.", negotiated=True),
 )
 def list_countries(
     request: Request,
-    response: Response,
     session: SessionDep,
     page: PaginationDep,
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=100,
-            pattern=NO_NUL,
-            description="Case-insensitive search: part of the name, or an exact alpha-2/alpha-3.",
-            examples=["serb"],
-        ),
-    ] = None,
+    q: SearchQuery = None,
     category: CategoryQuery = None,
     value: ValueQuery = None,
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
     format: FormatQuery = None,
-) -> Any:
+) -> Response:
     """The catalogue, ordered by name, paginated by `limit` (default 50) and `offset`.
 
-    `category` and `value` go together and filter on the derived position (see
-    `GET /countries/{code}/positions` for the rule); `as_of` and `source` shape that
-    position as they do there. `format=csv` or `Accept: text/csv` gives CSV of every
-    matching country unless `limit` is given.
+    `category` and `value` filter on the derived position as they do on `GET /positions`
+    (see `GET /countries/{code}/positions` for the rule); `as_of` and `source` shape that
+    position as they do there.
+
+    For curl and browsers this URL also negotiates: `format=csv` (or `Accept: text/csv`)
+    answers what `exportCountriesCsv` does. Typed clients call that operation instead.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv])
+    position_filter = filter_from_query(category, value)
+    return countries_response(request, session, page, fmt, q, as_of, source, position_filter)
+
+
+def countries_response(
+    request: Request,
+    session: Session,
+    page: Pagination,
+    fmt: Format,
+    q: str | None,
+    as_of: date | None,
+    source: str | None,
+    position_filter: service.PositionFilter,
+) -> Response:
+    """`/countries` in either format: JSON pages, CSV every match unless `limit`."""
     limit = page.limit_for(export=fmt is not Format.json)
-    position_filter = _position_filter(category, value)
     if source is not None:
         sources_service.get_source(session, source_id=source)  # a typo is a 404, not ignored
     if position_filter.active:
@@ -291,12 +339,14 @@ def list_countries(
             filename="countries.csv",
             headers=headers,
         )
-    response.headers.update(headers)
-    return CountryPage(
+    page_body = CountryPage(
         items=[CountryRead.model_validate(c) for c in countries],
         total=total,
         limit=limit or 0,
         offset=page.offset,
+    )
+    return Response(
+        page_body.model_dump_json().encode(), media_type="application/json", headers=headers
     )
 
 
@@ -342,9 +392,7 @@ async def list_country_positions(
     response_model=AssessmentPage,
     tags=["assessments"],
     summary="List a country's assessments",
-    responses=_responses(
-        Format.csv, Format.ndjson, not_found="Unknown country.", csv_header=ASSESSMENT_COLUMNS
-    ),
+    responses=_responses(not_found="Unknown country.", negotiated=True),
 )
 def list_country_assessments(
     request: Request,
@@ -354,17 +402,19 @@ def list_country_assessments(
     page: PaginationDep,
     format: FormatQuery = None,
 ) -> Any:
-    """The country's assessments, newest `as_of` first: every one not itself retracted
-    (a retracted one stays at `GET /assessments/{id}`). Assessments of a retracted source
-    are listed, flagged by `source_retracted_at`; they count for no position.
+    """The country's assessments, newest `as_of` first, paginated (`limit` defaults to
+    50): every one not itself retracted (a retracted one stays at `GET /assessments/{id}`).
+    Assessments of a retracted source are listed, flagged by `source_retracted_at`; they
+    count for no position.
 
-    JSON is paginated (`limit` defaults to 50); CSV and NDJSON return every assessment
-    unless `limit` is given, streamed as they are read (any size, in bounded memory).
+    For curl and browsers this URL also negotiates: `format=csv` or `format=ndjson` (or the
+    matching `Accept`) answers what `exportCountryAssessmentsCsv` and
+    `exportCountryAssessmentsNdjson` do. Typed clients call those operations instead.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
     limit = page.limit_for(export=fmt is not Format.json)
     if fmt is not Format.json:
-        return _export_country_assessments(request, code, fmt, limit, page.offset)
+        return export_country_assessments(request, code, fmt, limit, page.offset)
     country = countries_service.get_country(session, code=code)
     rows, total = service.list_country_assessments(
         session, country_code=country.code, limit=limit, offset=page.offset
@@ -375,7 +425,7 @@ def list_country_assessments(
     return AssessmentPage(items=items, total=total, limit=limit or 0, offset=page.offset)
 
 
-def _export_country_assessments(
+def export_country_assessments(
     request: Request, code: str, fmt: Format, limit: int | None, offset: int
 ) -> Response:
     """The CSV or NDJSON export, streamed from a server-side cursor (app.http.exports) in a

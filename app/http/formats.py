@@ -35,9 +35,9 @@ FormatQuery = Annotated[
     Query(
         alias="format",
         max_length=20,
-        description="Representation: `json`, `csv` or `ndjson` where offered. Overrides "
-        "`Accept`; an unsupported one is 406.",
-        examples=["csv"],
+        # Not in the contract: each operation documents one media type and the exports are
+        # operations of their own. Kept for curl and browsers; the descriptions say so.
+        include_in_schema=False,
     ),
 ]
 

@@ -118,6 +118,12 @@ READS_NEED_A_KEY_ONLY_WHEN_CONFIGURED = (
 READ_OPERATIONS = (
     "getAssessment",
     "getAssessmentHistory",
+    "exportCountriesCsv",
+    "exportCountryAssessmentsCsv",
+    "exportCountryAssessmentsNdjson",
+    "exportPositionsCsv",
+    "exportPositionsNdjson",
+    "exportStatsCsv",
     "getCategory",
     "getCountry",
     "getSource",
@@ -251,9 +257,7 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getCountry", "404"): lambda api: api.up.get("/countries/ZZ"),
     ("getCountry", "422"): lambda api: api.up.get("/countries/R5"),
     ("getCountry", "503"): _down("GET", "/countries/RS"),
-    ("listCountryAssessments", "200"): lambda api: api.up.get(
-        "/countries/RS/assessments", params={"format": "csv"}
-    ),
+    ("listCountryAssessments", "200"): lambda api: api.up.get("/countries/RS/assessments"),
     ("listCountryAssessments", "404"): lambda api: api.up.get("/countries/ZZ/assessments"),
     ("listCountryAssessments", "406"): lambda api: api.up.get(
         "/countries/RS/assessments", params={"format": "xml"}
@@ -273,9 +277,7 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("readyz", "200"): lambda api: api.up.get("/readyz"),
     ("readyz", "503"): lambda api: api.down.get("/readyz"),
     # GET /positions, /stats
-    ("listPositions", "200"): lambda api: api.up.get(
-        "/positions", headers={"Accept": "application/x-ndjson"}
-    ),
+    ("listPositions", "200"): lambda api: api.up.get("/positions", params={"value": "no"}),
     ("listPositions", "404"): lambda api: api.up.get("/positions", params={"source": "nobody"}),
     ("listPositions", "406"): lambda api: api.up.get(
         "/positions", headers={"Accept": "application/xml"}
@@ -287,7 +289,67 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getStats", "200"): lambda api: api.up.get("/stats", params={"source": CHART}),
     ("getStats", "404"): lambda api: api.up.get("/stats", params={"source": "nobody"}),
     ("getStats", "422"): lambda api: api.up.get("/stats", params={"as_of": "yesterday"}),
+    ("getStats", "406"): lambda api: api.up.get("/stats", headers={"Accept": "image/png"}),
     ("getStats", "503"): _down("GET", "/stats"),
+    # GET /exports/...: the CSV and NDJSON renderings
+    ("exportPositionsCsv", "200"): lambda api: api.up.get("/exports/positions.csv"),
+    ("exportPositionsCsv", "404"): lambda api: api.up.get(
+        "/exports/positions.csv", params={"source": "nobody"}
+    ),
+    ("exportPositionsCsv", "422"): lambda api: api.up.get(
+        "/exports/positions.csv", params={"value": "maybe"}
+    ),
+    ("exportPositionsCsv", "503"): _down("GET", "/exports/positions.csv"),
+    ("exportPositionsNdjson", "200"): lambda api: api.up.get(
+        "/exports/positions.ndjson", params={"category": "lethal_aid"}
+    ),
+    ("exportPositionsNdjson", "404"): lambda api: api.up.get(
+        "/exports/positions.ndjson", params={"source": "nobody"}
+    ),
+    ("exportPositionsNdjson", "422"): lambda api: api.up.get(
+        "/exports/positions.ndjson", params={"format": "csv"}
+    ),
+    ("exportPositionsNdjson", "503"): _down("GET", "/exports/positions.ndjson"),
+    ("exportStatsCsv", "200"): lambda api: api.up.get("/exports/stats.csv"),
+    ("exportStatsCsv", "404"): lambda api: api.up.get(
+        "/exports/stats.csv", params={"source": "nobody"}
+    ),
+    ("exportStatsCsv", "422"): lambda api: api.up.get(
+        "/exports/stats.csv", params={"as_of": "2023-02-30"}
+    ),
+    ("exportStatsCsv", "503"): _down("GET", "/exports/stats.csv"),
+    ("exportCountriesCsv", "200"): lambda api: api.up.get(
+        "/exports/countries.csv", params={"q": "serb"}
+    ),
+    ("exportCountriesCsv", "404"): lambda api: api.up.get(
+        "/exports/countries.csv", params={"source": "nobody"}
+    ),
+    ("exportCountriesCsv", "422"): lambda api: api.up.get(
+        "/exports/countries.csv", params={"limit": 0}
+    ),
+    ("exportCountriesCsv", "503"): _down("GET", "/exports/countries.csv"),
+    ("exportCountryAssessmentsCsv", "200"): lambda api: api.up.get(
+        "/exports/countries/RS/assessments.csv"
+    ),
+    ("exportCountryAssessmentsCsv", "404"): lambda api: api.up.get(
+        "/exports/countries/ZZ/assessments.csv"
+    ),
+    ("exportCountryAssessmentsCsv", "422"): lambda api: api.up.get(
+        "/exports/countries/RS/assessments.csv", params={"offset": -1}
+    ),
+    ("exportCountryAssessmentsCsv", "503"): _down("GET", "/exports/countries/RS/assessments.csv"),
+    ("exportCountryAssessmentsNdjson", "200"): lambda api: api.up.get(
+        "/exports/countries/RS/assessments.ndjson"
+    ),
+    ("exportCountryAssessmentsNdjson", "404"): lambda api: api.up.get(
+        "/exports/countries/ZZ/assessments.ndjson"
+    ),
+    ("exportCountryAssessmentsNdjson", "422"): lambda api: api.up.get(
+        "/exports/countries/R5/assessments.ndjson"
+    ),
+    ("exportCountryAssessmentsNdjson", "503"): _down(
+        "GET", "/exports/countries/RS/assessments.ndjson"
+    ),
     # /sources
     ("listSources", "200"): lambda api: api.up.get("/sources"),
     ("listSources", "422"): lambda api: api.up.get("/sources", params={"limit": 10}),

@@ -139,9 +139,30 @@ def test_positions_reported_false_keeps_the_unreported(client: TestClient) -> No
     assert all(_values(item) == dict.fromkeys(CATEGORIES, "unknown") for item in body["items"])
 
 
-def test_positions_category_without_value_is_422(client: TestClient) -> None:
-    for params in ({"category": "training"}, {"value": "no"}):
-        assert_problem(client.get("/positions", params=params), 422, "/problems/invalid-input")
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        # Alone, each has a documented meaning: every schema-valid request is answered.
+        ({"category": "training"}, ["AT", "MT", "RS"]),
+        ({"value": "yes"}, ["RS"]),
+        ({"value": "no"}, ["AT", "MT", "RS"]),
+        ({"value": "decreasing"}, []),
+        ({"category": "lethal_aid", "value": "yes"}, ["RS"]),
+        ({"category": "training", "value": "unknown", "reported": "true"}, []),
+    ],
+)
+def test_positions_category_and_value_each_filter_alone(
+    client: TestClient, params: dict[str, str], expected: list[str]
+) -> None:
+    body = client.get("/positions", params=params).json()
+    assert sorted(_codes(body)) == expected
+    assert body["total"] == len(expected)
+
+
+def test_positions_value_unknown_alone_keeps_countries_with_a_gap(client: TestClient) -> None:
+    body = client.get("/positions", params={"value": "unknown", "limit": 100}).json()
+    assert body["total"] == 36
+    assert not set(_codes(body)) & set(REPORTED)
 
 
 def test_positions_unknown_category_or_value_is_422(client: TestClient) -> None:
