@@ -3,8 +3,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from app.schemas import (
     NO_NUL,
@@ -33,11 +41,19 @@ OPTIONAL_FIELDS = (
 )
 
 
+def _json_integer(value: object) -> object:
+    """A JSON integer, as JSON Schema defines it: not a string, not a boolean."""
+    if isinstance(value, str | bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
 class SourceCoverage(AppInput):
     """Which governments a source assessed, as far as we know: how many, which of them we
     know were among them, and whether the complete list is public."""
 
-    count: int | None = Field(
+    # As JSON Schema reads them: `0` is not `false`, `"38"` is no count, `38.0` is one.
+    count: Annotated[int, BeforeValidator(_json_integer)] | None = Field(
         default=None,
         ge=0,
         le=1000,
@@ -47,10 +63,11 @@ class SourceCoverage(AppInput):
     known: list[CountryCode] = Field(
         default_factory=list,
         max_length=1000,
+        json_schema_extra={"uniqueItems": True},
         description="Alpha-2 codes of governments known to be among those assessed.",
         examples=[["RS", "AT", "MT"]],
     )
-    complete_list_public: bool = Field(
+    complete_list_public: StrictBool = Field(
         description="Whether the complete list of governments assessed is public, as far as "
         "we know. When it is not, a government outside `known` may or may not have been "
         "assessed.",
@@ -62,7 +79,12 @@ class SourceCoverage(AppInput):
         if len(set(self.known)) != len(self.known):
             raise ValueError("`known` lists a country more than once")
         if self.count is not None and len(self.known) > self.count:
-            raise ValueError(f"`known` lists {len(self.known)} countries, more than `count`")
+            # Its own error type: a bound between two fields, which JSON Schema cannot state.
+            raise PydanticCustomError(
+                "coverage_count",
+                "`known` lists {known} countries, more than `count` ({count})",
+                {"known": len(self.known), "count": self.count},
+            )
         return self
 
 

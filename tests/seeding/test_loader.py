@@ -539,7 +539,7 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "source-coverage-over-count",
         lambda d: replace_text(d, SOURCES, "count: 38", "count: 2"),
-        ((SOURCES, 2, "coverage", "`known` lists 3 countries, more than `count`"),),
+        ((SOURCES, 2, "coverage", "`known` lists 3 countries, more than `count` (2)"),),
     ),
     BadCase(
         "source-bad-url",
