@@ -35,9 +35,9 @@ Assessed positions of European governments on Ukraine's requests for military
 assistance (training, lethal aid, and the future capability and political will to provide
 lethal aid), as charted by the leaked document *Europe | Response to Ongoing
 Russia-Ukraine Conflict* (attributed to the US government; dated 2 March 2023, marked
-SECRET//NOFORN), with the provenance of every value. The chart is reported to assess 38
-governments; which 38 is not public (the reporting names three). The catalogue here lists
-39, so some of them the chart may not have covered.
+SECRET//NOFORN), with the provenance of every value. The chart is reported to have
+assessed 38 governments; which 38 is not public (the reporting names three). The catalogue
+here lists 39, so some of them the chart may not have covered.
 
 **Formats.** Every operation answers one media type. The CSV and NDJSON renderings are
 operations of their own under `/exports/` (typed as text); for curl and browsers the JSON
