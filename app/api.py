@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from app import health
 from app.api_keys.security import require_read_access
-from app.assessments import curation_router, export_router
+from app.assessments import csv_metadata_router, curation_router, export_router
 from app.assessments import router as assessments
 from app.categories import router as categories
 from app.changes import router as changes
@@ -21,6 +21,7 @@ data_router = APIRouter(
 data_router.include_router(assessments.router)
 data_router.include_router(export_router.router)
 data_router.include_router(curation_router.router)
+data_router.include_router(csv_metadata_router.router)
 data_router.include_router(countries.router)
 data_router.include_router(categories.router)
 data_router.include_router(sources.router)

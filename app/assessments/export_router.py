@@ -8,13 +8,12 @@ browsers; both routes share one renderer, so they answer the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from app.assessments import router as reads
-from app.assessments.chart_pages import POSITION_COLUMNS
+from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, POSITIONS, STATS, CsvTable
 from app.http.deps import CountryCodePath, SessionDep
 from app.http.formats import MEDIA_TYPES, Format
 from app.http.pagination import PaginationDep
@@ -32,12 +31,13 @@ class NDJSONText(Response):
 
 
 def _export(
-    fmt: Format, what: str, *, header: Sequence[str] = (), not_found: str | None = None
+    fmt: Format, what: str, *, table: CsvTable | None = None, not_found: str | None = None
 ) -> dict[str, Any]:
     """Route options: the one media type of the 200, and the errors."""
     body: dict[str, Any] = {"schema": {"type": "string"}}
-    if header:
-        body["example"] = ",".join(header) + "\r\n"
+    if table is not None:  # the column table, and where the CSVW document lives
+        body["schema"]["description"] = table.description()
+        body["example"] = ",".join(table.header) + "\r\n"
     responses: dict[int | str, Any] = {
         200: {"description": what, "content": {MEDIA_TYPES[fmt]: body}},
     }
@@ -53,7 +53,7 @@ def _export(
     **_export(
         Format.csv,
         "One row per country: the four positions, one column each.",
-        header=POSITION_COLUMNS,
+        table=POSITIONS,
         not_found="Unknown source.",
     ),
 )
@@ -102,7 +102,7 @@ async def export_positions_ndjson(
     **_export(
         Format.csv,
         "One row per category: how many countries read each value.",
-        header=reads.STATS_COLUMNS,
+        table=STATS,
         not_found="Unknown source.",
     ),
 )
@@ -119,7 +119,7 @@ async def export_stats_csv(
     **_export(
         Format.csv,
         "One row per country of the catalogue.",
-        header=reads.COUNTRY_COLUMNS,
+        table=COUNTRIES,
         not_found="Unknown source.",
     ),
 )
@@ -146,7 +146,7 @@ def export_countries_csv(
     **_export(
         Format.csv,
         "The country's assessments not themselves retracted, newest first, streamed.",
-        header=reads.ASSESSMENT_COLUMNS,
+        table=ASSESSMENTS,
         not_found="Unknown country.",
     ),
 )

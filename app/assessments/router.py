@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.assessments import service
 from app.assessments.chart_pages import chart_response
+from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, STATS, country_row
 from app.assessments.schemas import (
     AssessmentPage,
     AssessmentRead,
@@ -46,6 +47,7 @@ from app.http.formats import (
     MEDIA_TYPES,
     Format,
     FormatQuery,
+    describedby,
     negotiate,
     stream_csv,
 )
@@ -108,19 +110,8 @@ SearchQuery = Annotated[
 ]
 
 
-COUNTRY_COLUMNS = ["code", "alpha3", "numeric", "name", "official_name"]
-ASSESSMENT_COLUMNS = [
-    "id",
-    "country_code",
-    "category",
-    "value",
-    "source_id",
-    "reported_via_id",
-    "as_of",
-    "evidence",
-    "note",
-    "source_retracted_at",
-]
+COUNTRY_COLUMNS = COUNTRIES.header
+ASSESSMENT_COLUMNS = ASSESSMENTS.header
 
 
 def _responses(*, not_found: str | None = None, negotiated: bool = False) -> dict[int | str, Any]:
@@ -216,7 +207,7 @@ async def _chart(
     return chart
 
 
-STATS_COLUMNS = ["category", *(v.value for v in PositionValue)]
+STATS_COLUMNS = STATS.header
 
 
 @router.get(
@@ -266,7 +257,8 @@ async def stats_response(
             [c.category.value, *(getattr(c.counts, v.value) for v in PositionValue)]
             for c in stats.categories
         )
-        return stream_csv(STATS_COLUMNS, rows, filename="stats.csv")
+        headers = describedby(request, {}, STATS.metadata_url())
+        return stream_csv(STATS_COLUMNS, rows, filename="stats.csv", headers=headers)
     return Response(stats.model_dump_json().encode(), media_type="application/json")
 
 
@@ -335,9 +327,9 @@ def countries_response(
     if fmt is Format.csv:
         return stream_csv(
             COUNTRY_COLUMNS,
-            ([c.code, c.alpha3, c.numeric, c.name, c.official_name] for c in countries),
+            (country_row(c) for c in countries),
             filename="countries.csv",
-            headers=headers,
+            headers=describedby(request, headers, COUNTRIES.metadata_url()),
         )
     page_body = CountryPage(
         items=[CountryRead.model_validate(c) for c in countries],
@@ -452,7 +444,10 @@ def export_country_assessments(
                 round_trip_seconds=seconds,
             )
             disposition = f'inline; filename="assessments-{country.code}.csv"'
-            headers = {"Content-Disposition": disposition, **headers}
+            metadata = ASSESSMENTS.metadata_url(code=country.code)
+            headers = describedby(
+                request, {"Content-Disposition": disposition, **headers}, metadata
+            )
             media_type = CSV_MEDIA_TYPE
         else:
             render = ndjson_lines(service.EXPORT_FIELDS)

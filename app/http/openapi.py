@@ -52,6 +52,8 @@ RATE_LIMITED = {
     },
 }
 NO_DATABASE = {"/healthz"}
+NO_DATABASE_KEY = "x-no-database"
+NO_DATABASE_OPERATION = {NO_DATABASE_KEY: True}
 PROBES = {"/healthz", "/readyz"}
 
 HEADERS: dict[str, Any] = {
@@ -117,7 +119,8 @@ def _document_operations(schema: dict[str, Any]) -> None:
     for path, path_item in schema.get("paths", {}).items():
         for method, operation in path_item.items():
             responses = operation["responses"]
-            if path not in NO_DATABASE:
+            # `openapi_extra=NO_DATABASE_OPERATION` (kept in the document): never a 503.
+            if path not in NO_DATABASE and not operation.get(NO_DATABASE_KEY):
                 responses.setdefault("503", UNAVAILABLE)
                 responses["503"] = {
                     **responses["503"],

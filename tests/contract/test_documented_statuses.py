@@ -138,7 +138,9 @@ READ_OPERATIONS = (
     "exportPositionsCsv",
     "exportPositionsNdjson",
     "exportStatsCsv",
+    "getAssessmentsCsvMetadata",
     "getCategory",
+    "getCountriesCsvMetadata",
     "getCountry",
     "getSource",
     "getStats",
@@ -149,6 +151,8 @@ READ_OPERATIONS = (
     "listCountryPositions",
     "listPositions",
     "listSources",
+    "getPositionsCsvMetadata",
+    "getStatsCsvMetadata",
 )
 
 RATE_LIMITED_ELSEWHERE = (
@@ -254,6 +258,35 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getCategory", "404"): lambda api: api.up.get("/categories/lethal-aid"),
     ("getCategory", "422"): lambda api: api.up.get("/categories/" + "k" * 65),
     ("getCategory", "503"): _down("GET", "/categories/lethal_aid"),
+    # GET /exports/*.csv-metadata.json (CSVW documents; only the per-country one reads the database)
+    ("getCountriesCsvMetadata", "200"): lambda api: api.up.get(
+        "/exports/countries.csv-metadata.json"
+    ),
+    ("getCountriesCsvMetadata", "422"): lambda api: api.up.get(
+        "/exports/countries.csv-metadata.json", params={"format": "csv"}
+    ),
+    ("getPositionsCsvMetadata", "200"): lambda api: api.up.get(
+        "/exports/positions.csv-metadata.json"
+    ),
+    ("getPositionsCsvMetadata", "422"): lambda api: api.up.get(
+        "/exports/positions.csv-metadata.json", params={"limit": 1}
+    ),
+    ("getStatsCsvMetadata", "200"): lambda api: api.up.get("/exports/stats.csv-metadata.json"),
+    ("getStatsCsvMetadata", "422"): lambda api: api.up.get(
+        "/exports/stats.csv-metadata.json", params={"as_of": "2023-03-02"}
+    ),
+    ("getAssessmentsCsvMetadata", "200"): lambda api: api.up.get(
+        "/exports/countries/RS/assessments.csv-metadata.json"
+    ),
+    ("getAssessmentsCsvMetadata", "404"): lambda api: api.up.get(
+        "/exports/countries/ZZ/assessments.csv-metadata.json"
+    ),
+    ("getAssessmentsCsvMetadata", "422"): lambda api: api.up.get(
+        "/exports/countries/R5/assessments.csv-metadata.json"
+    ),
+    ("getAssessmentsCsvMetadata", "503"): _down(
+        "GET", "/exports/countries/RS/assessments.csv-metadata.json"
+    ),
     # GET /changes
     ("listChanges", "200"): lambda api: api.up.get("/changes", params={"since": 40}),
     ("listChanges", "422"): lambda api: api.up.get("/changes", params={"limit": 0}),
@@ -289,6 +322,8 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("listCountryPositions", "503"): _down("GET", "/countries/RS/positions"),
     # Health
     ("healthz", "200"): lambda api: api.down.get("/healthz"),
+    ("healthz", "413"): lambda api: api.down.request("GET", "/healthz", content=b"x" * 2**21),
+    ("readyz", "413"): lambda api: api.up.request("GET", "/readyz", content=b"x" * 2**21),
     ("readyz", "200"): lambda api: api.up.get("/readyz"),
     ("readyz", "503"): lambda api: api.down.get("/readyz"),
     # GET /positions, /stats

@@ -24,7 +24,11 @@ REPORTED = ["AT", "MT", "RS"]
 
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
 NDJSON_TYPE = "application/x-ndjson"
-POSITIONS_HEADER = "code,alpha3,name,training,lethal_aid,future_capability,future_will,disputed"
+POSITIONS_HEADER = (
+    "code,alpha3,name,training,lethal_aid,future_capability,future_will,"
+    "disputed_training,disputed_lethal_aid,disputed_future_capability,disputed_future_will"
+)
+NOT_DISPUTED = ["false"] * 4
 COUNTRIES_HEADER = "code,alpha3,numeric,name,official_name"
 ASSESSMENTS_HEADER = (
     "id,country_code,category,value,source_id,reported_via_id,as_of,evidence,note,"
@@ -343,9 +347,9 @@ def test_positions_csv_by_format_parameter(client: TestClient) -> None:
     assert response.headers["content-disposition"] == 'inline; filename="positions.csv"'
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        "AL,ALB,Albania,unknown,unknown,unknown,unknown,\r\n"
-        "AT,AUT,Austria,no,no,no,no,\r\n"
-        "BE,BEL,Belgium,unknown,unknown,unknown,unknown,\r\n"
+        "AL,ALB,Albania,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
+        "AT,AUT,Austria,no,no,no,no,false,false,false,false\r\n"
+        "BE,BEL,Belgium,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
     )
 
 
@@ -365,16 +369,16 @@ def test_positions_csv_exports_every_country(client: TestClient) -> None:
     assert "\n" not in text.replace("\r\n", "")
     lines = text.split("\r\n")
     assert lines[0] == POSITIONS_HEADER
-    assert "RS,SRB,Serbia,no,yes,yes,yes,\r\n" in text
-    assert "MT,MLT,Malta,no,no,no,no,\r\n" in text
-    assert "TR,TUR,Türkiye,unknown,unknown,unknown,unknown,\r\n" in text
+    assert "RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false\r\n" in text
+    assert "MT,MLT,Malta,no,no,no,no,false,false,false,false\r\n" in text
+    assert "TR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false\r\n" in text
     rows = _csv_rows(response)
     assert rows[0] == POSITIONS_HEADER.split(",")
     data = rows[1:]
     assert len(data) == 39
     by_code = {row[0]: row for row in data}
-    assert by_code["RS"] == ["RS", "SRB", "Serbia", "no", "yes", "yes", "yes", ""]
-    assert by_code["AT"] == ["AT", "AUT", "Austria", "no", "no", "no", "no", ""]
+    assert by_code["RS"] == ["RS", "SRB", "Serbia", "no", "yes", "yes", "yes", *NOT_DISPUTED]
+    assert by_code["AT"] == ["AT", "AUT", "Austria", "no", "no", "no", "no", *NOT_DISPUTED]
     assert [row[2] for row in data] == [
         item["country"]["name"] for item in client.get("/positions").json()["items"]
     ]
@@ -384,7 +388,9 @@ def test_positions_csv_is_utf8(client: TestClient) -> None:
     response = client.get("/positions", params={"format": "csv", "limit": 1, "offset": 37})
     assert (
         response.content
-        == (f"{POSITIONS_HEADER}\r\nTR,TUR,Türkiye,unknown,unknown,unknown,unknown,\r\n").encode()
+        == (
+            f"{POSITIONS_HEADER}\r\nTR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
+        ).encode()
     )
 
 
@@ -394,20 +400,20 @@ def test_positions_csv_honours_filters(client: TestClient) -> None:
     )
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        "AT,AUT,Austria,no,no,no,no,\r\n"
-        "MT,MLT,Malta,no,no,no,no,\r\n"
-        "RS,SRB,Serbia,no,yes,yes,yes,\r\n"
+        "AT,AUT,Austria,no,no,no,no,false,false,false,false\r\n"
+        "MT,MLT,Malta,no,no,no,no,false,false,false,false\r\n"
+        "RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false\r\n"
     )
     before = client.get("/positions", params={"format": "csv", "as_of": "2023-01-01"})
-    assert "RS,SRB,Serbia,unknown,yes,unknown,unknown,\r\n" in before.text
+    assert "RS,SRB,Serbia,unknown,yes,unknown,unknown,false,false,false,false\r\n" in before.text
 
 
 def test_positions_csv_honours_limit_and_offset(client: TestClient) -> None:
     response = client.get("/positions", params={"format": "csv", "limit": 2, "offset": 31})
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        "RS,SRB,Serbia,no,yes,yes,yes,\r\n"
-        "SK,SVK,Slovakia,unknown,unknown,unknown,unknown,\r\n"
+        "RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false\r\n"
+        "SK,SVK,Slovakia,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
     )
 
 
