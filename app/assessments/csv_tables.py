@@ -210,9 +210,9 @@ ASSESSMENTS = CsvTable(
         CsvColumn("note", "string", "A curator's note.", optional=True),
         CsvColumn(
             "source_retracted_at",
-            "datetime",
-            "When the assessment's source was retracted (then it counts for no position); "
-            "empty unless it was.",
+            "string",
+            "When the assessment's source was retracted, an ISO 8601 UTC timestamp (then it "
+            "counts for no position); empty unless it was.",
             optional=True,
         ),
     ),
