@@ -36,9 +36,10 @@ from app.settings import Settings, get_settings
 DESCRIPTION = """\
 Assessed positions of European governments on Ukraine's requests for military
 assistance (training, lethal aid, and the future capability and political will to provide
-lethal aid), as charted by the leaked US document *Europe | Response to Ongoing
-Russia-Ukraine Conflict* (dated 2 March 2023, marked SECRET//NOFORN), with the provenance
-of every value. The chart assessed 38 governments; which 38 is not public. The catalogue
+lethal aid), as charted by the leaked document *Europe | Response to Ongoing
+Russia-Ukraine Conflict* (attributed to the US government; dated 2 March 2023, marked
+SECRET//NOFORN), with the provenance of every value. The chart is reported to have
+assessed 38 governments; which 38 is not public (the reporting names three). The catalogue
 here lists 39, so some of them the chart may not have covered.
 
 **Formats.** Every operation answers one media type. The CSV and NDJSON renderings are
@@ -47,8 +48,8 @@ URLs also negotiate them, by `format=csv|ndjson` or `Accept`.
 
 **Caveat.** The chart's authenticity has not been independently verified; its values are
 known only through news reporting. Every value here names the source that asserts it and
-the report through which it is known. `unknown` means no source reports a value; it never
-means `no`.
+the report through which it is known. `unknown` means no source we hold reports a value
+(which includes governments the chart may not have covered); it never means `no`.
 """
 
 

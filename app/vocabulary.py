@@ -6,7 +6,8 @@ from enum import StrEnum
 
 
 class CategoryKey(StrEnum):
-    """The four assistance categories of the chart, in chart order."""
+    """The four assistance categories the chart is reported to assess, in our fixed order
+    (the article does not give the chart's own column order)."""
 
     training = "training"
     lethal_aid = "lethal_aid"
@@ -15,7 +16,10 @@ class CategoryKey(StrEnum):
 
 
 class AssessedValue(StrEnum):
-    """A value a source can assert. `unknown` is deliberately absent: it is never stored."""
+    """A value a source can assert, in our vocabulary: `yes`, `no`, or `decreasing` (our
+    value for a source reporting that a government's assistance is falling off; no source
+    we hold uses it, and nothing we hold says the chart has such a mark). `unknown` is
+    deliberately absent: it is never stored."""
 
     yes = "yes"
     no = "no"
@@ -24,7 +28,9 @@ class AssessedValue(StrEnum):
 
 class PositionValue(StrEnum):
     """What a category reads for a country: an assessed value, or `unknown` when no source
-    reports one. `unknown` means "not reported" and is never the same as `no`."""
+    we hold reports one. That includes governments a source may not have covered (the
+    chart is reported to assess 38 governments; the reporting names only three of them).
+    `unknown` means "not reported" and is never the same as `no`."""
 
     yes = "yes"
     no = "no"

@@ -208,6 +208,13 @@ ASSESSMENTS = CsvTable(
         CsvColumn("as_of", "date", "The date the value holds as of (`YYYY-MM-DD`)."),
         CsvColumn("evidence", "string", "What the source shows, in words."),
         CsvColumn("note", "string", "A curator's note.", optional=True),
+        CsvColumn(
+            "source_retracted_at",
+            "string",
+            "When the assessment's source was retracted, an ISO 8601 UTC timestamp (then it "
+            "counts for no position); empty unless it was.",
+            optional=True,
+        ),
     ),
     primary_key=("id",),
 )

@@ -31,12 +31,17 @@ def get_assessment(session: Session, *, assessment_id: int) -> Assessment:
 
 
 def _check(session: Session, data: AssessmentCreate, *, exclude_id: int | None = None) -> None:
-    """The same reference checks as the seed loader, then uniqueness of the natural key."""
+    """The same reference checks as the seed loader, then that no cited source is
+    retracted, then uniqueness of the natural key."""
     problems = reference_problems(
         data,
         country_exists=lambda code: session.get(Country, code) is not None,
         source_exists=lambda source_id: session.get(Source, source_id) is not None,
     )
+    for field, ref in (("source", data.source), ("reported_via", data.reported_via)):
+        source = session.get(Source, ref) if ref is not None else None
+        if source is not None and source.retracted_at is not None:
+            problems.append((field, f"source {ref!r} is retracted"))
     if problems:
         issues = [{"loc": ["body", f], "msg": m, "type": "reference"} for f, m in problems]
         raise InvalidInput("; ".join(f"body.{f}: {m}" for f, m in problems), errors=issues)

@@ -64,7 +64,7 @@ def create_assessment(
 
     Validated exactly as the seed loader validates a row: the country, the source and
     `reported_via` must exist, and (country, category, source, as_of) must be new (409).
-    Positions reflect it at once.
+    A retracted source cannot be cited (422). Positions reflect it at once.
     """
     assessment = curation.create_assessment(session, data=data, actor=key.name)
     response.headers["Location"] = public_link(request, f"/assessments/{assessment.id}")

@@ -145,7 +145,7 @@ def export_countries_csv(
     summary="Export a country's assessments as CSV",
     **_export(
         Format.csv,
-        "Every assessment of the country, newest first, streamed.",
+        "The country's assessments not themselves retracted, newest first, streamed.",
         table=ASSESSMENTS,
         not_found="Unknown country.",
     ),

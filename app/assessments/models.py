@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, str_enum
+from app.sources.models import Source
 from app.vocabulary import AssessedValue, CategoryKey
 
 
@@ -41,4 +42,15 @@ class Assessment(Base):
     # Optimistic concurrency: every UPDATE checks and bumps it (the resource's ETag).
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
+    # The source asserting the value, loaded with the row: positions show its kind and
+    # verification status, and a retracted source takes its assessments out of them.
+    source: Mapped[Source] = relationship(
+        foreign_keys=[source_id], lazy="joined", innerjoin=True, viewonly=True
+    )
+
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy's API
+
+    @property
+    def source_retracted_at(self) -> datetime | None:
+        """When the source was retracted (then this assessment counts for no position)."""
+        return self.source.retracted_at

@@ -2,13 +2,15 @@
 rule in two halves:
 
 - *Which assessments count* is chosen in SQL, by `app.assessments.service._latest_assessments`:
-  retracted assessments never count, nor any dated after the requested `as_of` (nor, with
-  `?source=`, any other source's), and of each source only its latest (a source has at
-  most one assessment per date: the unique key includes `as_of`).
+  retracted assessments never count, nor those of a retracted source, nor any dated after
+  the requested `as_of` (nor, with `?source=`, any other source's), and of each source
+  only its latest (a source has at most one assessment per date: the unique key includes
+  `as_of`).
 - *What they add up to* is decided here, by `derive_position`: the position's value is the
   value of the most recent of those assessments (ties on the date go to the most recently
   recorded one, i.e. the highest id). It is `disputed` when the latest assessments of
-  different sources disagree. No assessment at all reads `unknown`, which is never `no`.
+  different sources disagree. No assessment at all reads `unknown` (no source we hold
+  reports a value, which includes a government a source may not have covered), never `no`.
   `derive_position` also keeps only each source's latest of what it is given, so it
   reads the same whether or not the SQL half already did.
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.assessments.models import Assessment
+from app.sources.models import Source
 from app.vocabulary import CategoryKey, PositionValue
 
 
@@ -39,6 +42,11 @@ class Position:
     @property
     def source_ids(self) -> list[str]:
         return [assessment.source_id for assessment in self.assessments]
+
+    @property
+    def sources(self) -> list[Source]:
+        """The sources behind the position, in `source_ids` order."""
+        return [assessment.source for assessment in self.assessments]
 
 
 def _newest_first(assessment: Assessment) -> tuple[date, int]:
@@ -66,7 +74,7 @@ def derive_position(category: CategoryKey, assessments: Iterable[Assessment]) ->
 
 
 def derive_positions(assessments: Iterable[Assessment]) -> list[Position]:
-    """One position per category, in chart order, from one country's assessments."""
+    """One position per category, in category order, from one country's assessments."""
     by_category: dict[CategoryKey, list[Assessment]] = {key: [] for key in CategoryKey}
     for assessment in assessments:
         by_category[CategoryKey(assessment.category_key)].append(assessment)

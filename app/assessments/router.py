@@ -11,19 +11,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BeforeValidator
+from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
 from app.assessments import service
 from app.assessments.chart_pages import chart_response
 from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, STATS, country_row
-from app.assessments.positions import Position
 from app.assessments.schemas import (
     AssessmentPage,
     AssessmentRead,
     CategoryStats,
     CountryPositions,
     CountryPositionsPage,
-    PositionRead,
     PositionStats,
     ValueCounts,
 )
@@ -89,14 +88,15 @@ ValueQuery = Annotated[
     PositionValue | None,
     Query(
         description="Keep countries reading this value in at least one category; with "
-        "`category`, in that category (`unknown` finds countries nobody reported)."
+        "`category`, in that category (`unknown` finds countries no source we hold "
+        "reports, including any a source may not have covered)."
     ),
 ]
 ReportedQuery = Annotated[
     bool | None,
     Query(
         description="`true`: only countries with at least one reported value; "
-        "`false`: only countries nobody reported."
+        "`false`: only countries no source we hold reports."
     ),
 ]
 SearchQuery = Annotated[
@@ -128,28 +128,6 @@ def _responses(*, not_found: str | None = None, negotiated: bool = False) -> dic
     return responses
 
 
-def _position_read(position: Position) -> PositionRead:
-    return PositionRead(
-        category=position.category,
-        value=position.value,
-        disputed=position.disputed,
-        as_of=position.as_of,
-        source_ids=position.source_ids,
-        assessments=[AssessmentRead.model_validate(a) for a in position.assessments],
-    )
-
-
-def _country_positions(
-    country: Country, positions: Sequence[Position], as_of: date | None, source: str | None
-) -> CountryPositions:
-    return CountryPositions(
-        country=CountryRead.model_validate(country),
-        as_of=as_of,
-        source=source,
-        positions=[_position_read(p) for p in positions],
-    )
-
-
 def filter_from_query(
     category: CategoryKey | None, value: PositionValue | None, reported: bool | None = None
 ) -> service.PositionFilter:
@@ -160,7 +138,7 @@ def filter_from_query(
     "/positions",
     response_model=CountryPositionsPage,
     tags=["positions"],
-    summary="Get the whole chart",
+    summary="Get every country's positions",
     responses=_responses(not_found="Unknown source.", negotiated=True),
 )
 async def list_positions(
@@ -377,14 +355,19 @@ async def list_country_positions(
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
 ) -> Response:
-    """The country's position in each of the four categories, in chart order.
+    """The country's position in each of the four categories, in category order.
 
     A position is derived, never stored: for each category, take each source's most
     recent assessment (as of `as_of`, if given). The value is that of the most recent
     one (on a tie, the most recently recorded). `disputed` is true when those latest
-    assessments of different sources disagree. With no assessment the value is
-    `unknown` ("not reported"), which is never the same as `no`. Pass `source` for a
-    single source's view.
+    assessments of different sources disagree. Retracted assessments, and those of a
+    retracted source, never count. With no assessment the value is `unknown`: no source
+    we hold reports a value, which includes a government a source may not have covered
+    (the chart is reported to assess 38 governments; see its `coverage`). It is never the
+    same as `no`. Pass `source` for a single source's view (a retracted source's view
+    reads `unknown` throughout). Each position lists its sources with their kind and
+    `verification_status`, so a client can flag `unverified` ones without following the
+    ids.
     """
     snapshots: PositionSnapshots = request.app.state.snapshots
     body = snapshots.peek_country(await vouched_revision(request), code, as_of, source)
@@ -411,8 +394,10 @@ def list_country_assessments(
     page: PaginationDep,
     format: FormatQuery = None,
 ) -> Any:
-    """Every assessment recorded for the country, newest `as_of` first, paginated
-    (`limit` defaults to 50).
+    """The country's assessments, newest `as_of` first, paginated (`limit` defaults to
+    50): every one not itself retracted (a retracted one stays at `GET /assessments/{id}`).
+    Assessments of a retracted source are listed, flagged by `source_retracted_at`; they
+    count for no position.
 
     For curl and browsers this URL also negotiates: `format=csv` or `format=ndjson` (or the
     matching `Accept`) answers what `exportCountryAssessmentsCsv` and
@@ -453,7 +438,8 @@ def export_country_assessments(
             stream = CursorStream(
                 session,
                 statement,
-                lambda rows: csv_lines([row[:-2] for row in rows]),  # not the retraction
+                # Not the assessment's own retraction: the export holds only unretracted ones.
+                lambda rows: csv_lines([(*row[:-3], to_jsonable_python(row[-1])) for row in rows]),
                 prefix=csv_lines([ASSESSMENT_COLUMNS]),
                 round_trip_seconds=seconds,
             )

@@ -16,7 +16,7 @@ from app.schemas import (
     iso_date_text,
     not_after_today,
 )
-from app.vocabulary import AssessedValue, CategoryKey, PositionValue
+from app.vocabulary import AssessedValue, CategoryKey, PositionValue, SourceKind, VerificationStatus
 
 
 def _not_unknown(value: object) -> object:
@@ -103,10 +103,27 @@ class AssessmentRead(AppModel):
         description="When it was retracted; retracted assessments count for no position.",
     )
     retraction_note: str | None = Field(default=None, description="Why it was retracted.")
+    source_retracted_at: datetime | None = Field(
+        default=None,
+        description="When its source was retracted; an assessment of a retracted source "
+        "counts for no position, though it stays readable.",
+    )
 
 
 class AssessmentPage(Page[AssessmentRead]):
     """A page of assessments, newest `as_of` first."""
+
+
+class PositionSource(AppModel):
+    """A source behind a position, with what a client needs to weigh it without following
+    its id (`GET /sources/{id}` has the rest)."""
+
+    id: str = Field(description="The source's id.", examples=["us-europe-response-chart-2023"])
+    kind: SourceKind = Field(description="What kind of source it is.", examples=["leaked_document"])
+    verification_status: VerificationStatus = Field(
+        description="How far its authenticity has been established: flag `unverified`.",
+        examples=["unverified"],
+    )
 
 
 class PositionRead(AppModel):
@@ -114,7 +131,8 @@ class PositionRead(AppModel):
 
     category: CategoryKey = Field(description="The category.")
     value: PositionValue = Field(
-        description="Value of the most recent assessment; `unknown` when no source reports one."
+        description="Value of the most recent assessment; `unknown` when no source we hold "
+        "reports one (which includes a government a source may not have covered)."
     )
     disputed: bool = Field(
         description="True when the latest assessments of different sources disagree."
@@ -124,7 +142,12 @@ class PositionRead(AppModel):
         examples=["2023-03-02"],
     )
     source_ids: list[str] = Field(
-        description="Sources whose latest assessment stands behind this position, newest first."
+        description="Sources whose latest assessment stands behind this position, newest first "
+        "(the ids of `sources`, kept for compatibility)."
+    )
+    sources: list[PositionSource] = Field(
+        description="The same sources, in the same order, each with its kind and "
+        "verification status."
     )
     assessments: list[AssessmentRead] = Field(
         description="The latest assessment of each source, newest first; empty when `unknown`."
@@ -132,25 +155,29 @@ class PositionRead(AppModel):
 
 
 class CountryPositions(AppModel):
-    """A country's position in each of the four categories, in chart order."""
+    """A country's position in each of the four categories, in category order."""
 
     country: CountryRead = Field(description="The country.")
     as_of: date | None = Field(description="The as-of date requested; null means latest.")
     source: str | None = Field(description="The source the view is restricted to, if any.")
-    positions: list[PositionRead] = Field(description="One entry per category, in chart order.")
+    positions: list[PositionRead] = Field(description="One entry per category, in category order.")
 
 
 class CountryPositionsPage(Page[CountryPositions]):
-    """A page of the whole chart: one item per country, ordered by name."""
+    """A page of every country's positions: one item per country of the catalogue, by name."""
 
 
 class ValueCounts(AppModel):
     """How many countries read each value."""
 
     yes: int = Field(description="Countries reading `yes`.", examples=[1])
-    no: int = Field(description="Countries reading `no`.", examples=[3])
+    no: int = Field(description="Countries reading `no`.", examples=[2])
     decreasing: int = Field(description="Countries reading `decreasing`.", examples=[0])
-    unknown: int = Field(description="Countries no source reports.", examples=[35])
+    unknown: int = Field(
+        description="Countries reading `unknown`: no source we hold reports a value (which "
+        "includes governments a source may not have covered).",
+        examples=[36],
+    )
 
 
 class CategoryStats(AppModel):
@@ -166,4 +193,6 @@ class PositionStats(AppModel):
     as_of: date | None = Field(description="The as-of date requested; null means latest.")
     source: str | None = Field(description="The source the counts are restricted to, if any.")
     countries: int = Field(description="Countries in the catalogue.", examples=[39])
-    categories: list[CategoryStats] = Field(description="One entry per category, in chart order.")
+    categories: list[CategoryStats] = Field(
+        description="One entry per category, in category order."
+    )

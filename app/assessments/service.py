@@ -43,7 +43,7 @@ class PositionFilter:
         return self.matches_values([p.value for p in positions])
 
     def matches_values(self, values: Sequence[PositionValue]) -> bool:
-        """`values`: one per category, in chart order."""
+        """`values`: one per category, in category order."""
         if self.category is not None:
             held = values[list(CategoryKey).index(self.category)]
             if self.value is None:
@@ -70,7 +70,8 @@ def _latest_assessments(
     """Each source's latest assessment per country and category, as of `as_of`.
 
     The SQL half of the position rule (app.assessments.positions has the other half, and
-    the whole rule): retracted assessments and those after `as_of` never count.
+    the whole rule): retracted assessments, those of a retracted source and those after
+    `as_of` never count.
 
     For every (country, category, source) triple of the small catalogue tables, one backward
     probe of the unique index (country, category, source, as_of) finds the latest
@@ -101,7 +102,7 @@ def _latest_assessments(
         .select_from(Country)
         .join(Category, true())
         .join(Source, true())
-        .where(Country.code.in_(country_codes))
+        .where(Country.code.in_(country_codes), Source.retracted_at.is_(None))
     )
     if source_id is not None:
         triples = triples.where(Source.id == source_id)
@@ -203,6 +204,7 @@ def country_assessments_export(
     (`EXPORT_FIELDS`), for a streamed export: no ORM entity nor model per row, and the
     enums as their stored text (what their `str` renders anyway)."""
     columns = Assessment.__table__.c
+    sources = Source.__table__.c
     return (
         select(
             columns.id,
@@ -216,7 +218,9 @@ def country_assessments_export(
             columns.note,
             columns.retracted_at,
             columns.retraction_note,
+            sources.retracted_at.label("source_retracted_at"),
         )
+        .join_from(Assessment.__table__, Source.__table__, sources.id == columns.source_id)
         .where(_current_of(country_code))
         .order_by(columns.as_of.desc(), columns.id.desc())
         .limit(limit)
@@ -236,4 +240,5 @@ EXPORT_FIELDS = (
     "note",
     "retracted_at",
     "retraction_note",
+    "source_retracted_at",
 )

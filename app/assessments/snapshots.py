@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.assessments.models import Assessment
 from app.assessments.positions import Position
-from app.assessments.schemas import AssessmentRead, PositionRead
+from app.assessments.schemas import AssessmentRead, PositionRead, PositionSource
 from app.assessments.service import positions_for
 from app.countries import service as countries_service
 from app.countries.schemas import CountryRead
@@ -87,6 +87,7 @@ def render(positions: Sequence[Position]) -> Rendered:
             disputed=p.disputed,
             as_of=p.as_of,
             source_ids=p.source_ids,
+            sources=[PositionSource.model_validate(s) for s in p.sources],
             assessments=[AssessmentRead.model_validate(a) for a in p.assessments],
         )
         for p in positions

@@ -8,7 +8,7 @@ from app.vocabulary import CategoryKey
 
 
 class Category(Base):
-    """One of the chart's four columns."""
+    """One of the four categories the chart is reported to assess."""
 
     __tablename__ = "categories"
 

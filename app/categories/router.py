@@ -14,7 +14,8 @@ router = APIRouter(prefix="/categories", tags=["categories"])
 
 @router.get("", response_model=list[CategoryRead], summary="List the four categories")
 def list_categories(session: SessionDep) -> list[CategoryRead]:
-    """The chart's four assistance categories, in chart order."""
+    """The four assistance categories the chart is reported to assess, in our fixed order
+    (training, lethal_aid, future_capability, future_will)."""
     return [CategoryRead.model_validate(c) for c in service.list_categories(session)]
 
 

@@ -7,7 +7,7 @@ from app.db import Base
 
 
 class Country(Base):
-    """A government the chart could list, keyed by its ISO 3166-1 alpha-2 code."""
+    """A government a source could assess, keyed by its ISO 3166-1 alpha-2 code."""
 
     __tablename__ = "countries"
 

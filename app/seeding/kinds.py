@@ -24,6 +24,7 @@ from app.countries.models import Country
 from app.db import Base
 from app.seeding.rows import AssessmentSeedRow, CategorySeedRow, CountrySeedRow, SourceSeedRow
 from app.sources.models import Source
+from app.sources.validation import coverage_problems
 from app.vocabulary import CategoryKey
 
 # ISO 3166-1 reserves these alpha-2 codes for users (XK is the customary code for Kosovo).
@@ -162,7 +163,7 @@ CATEGORIES = SeedKind(
     entity="category",
     key=lambda c: c.key,
     stored_key=lambda c: c.key,
-    # The record order is the chart's column order.
+    # The record order is the category order (`position`).
     values=lambda c, position: {
         "key": c.key,
         "position": position,
@@ -172,6 +173,17 @@ CATEGORIES = SeedKind(
     ident=lambda c: c.key.value,
     whole_file=_categories_in_chart_order,
 )
+
+
+def _source_references(row: SourceSeedRow, named: Named) -> list[tuple[str, str]]:
+    """The API's check of `coverage.known`, against what countries.csv names."""
+    countries = named[COUNTRIES.name]
+    problems = coverage_problems(
+        row, country_exists=lambda code: countries is None or code in countries
+    )
+    return [(field, f"{message} (not in countries.csv)") for field, message in problems]
+
+
 SOURCES = SeedKind(
     name="sources",
     file="sources.yaml",
@@ -186,6 +198,7 @@ SOURCES = SeedKind(
     duplicate=lambda row, first: RowError(
         "id", f"duplicate source {row.id!r} (first on line {first})"
     ),
+    references=_source_references,
 )
 
 

@@ -25,7 +25,7 @@ class CountrySeedRow(AppInput):
 
 
 class CategorySeedRow(AppInput):
-    """A record of categories.yaml; the record order is the chart's column order."""
+    """A record of categories.yaml; the record order is the category order."""
 
     key: CategoryKey
     label: Name

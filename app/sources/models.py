@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, str_enum
+from app.db import Base, UTCDateTime, str_enum
 from app.vocabulary import SourceKind, VerificationStatus
 
 
@@ -26,6 +27,12 @@ class Source(Base):
         str_enum(VerificationStatus, "verification_status")
     )
     verification_note: Mapped[str | None] = mapped_column(Text)
+    # Which governments the source assessed, as far as known: {count, known, complete_list_public}.
+    coverage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A retraction keeps the row (and its history) but takes its assessments out of every
+    # position.
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retraction_note: Mapped[str | None] = mapped_column(Text)
     # Optimistic concurrency: every UPDATE checks and bumps it (the resource's ETag).
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 

@@ -1,16 +1,25 @@
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from app.schemas import (
     NO_NUL,
     SOURCE_ID_PATTERN,
     AppInput,
     AppModel,
+    CountryCode,
     LongText,
     Publisher,
     ShortText,
@@ -28,7 +37,55 @@ OPTIONAL_FIELDS = (
     "document_date",
     "classification",
     "verification_note",
+    "coverage",
 )
+
+
+def _json_integer(value: object) -> object:
+    """A JSON integer, as JSON Schema defines it: not a string, not a boolean."""
+    if isinstance(value, str | bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+class SourceCoverage(AppInput):
+    """Which governments a source assessed, as far as we know: how many, which of them we
+    know were among them, and whether the complete list is public."""
+
+    # As JSON Schema reads them: `0` is not `false`, `"38"` is no count, `38.0` is one.
+    count: Annotated[int, BeforeValidator(_json_integer)] | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="How many governments the source assessed, as reported; null if not known.",
+        examples=[38],
+    )
+    known: list[CountryCode] = Field(
+        default_factory=list,
+        max_length=1000,
+        json_schema_extra={"uniqueItems": True},
+        description="Alpha-2 codes of governments known to be among those assessed.",
+        examples=[["RS", "AT", "MT"]],
+    )
+    complete_list_public: StrictBool = Field(
+        description="Whether the complete list of governments assessed is public, as far as "
+        "we know. When it is not, a government outside `known` may or may not have been "
+        "assessed.",
+        examples=[False],
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if len(set(self.known)) != len(self.known):
+            raise ValueError("`known` lists a country more than once")
+        if self.count is not None and len(self.known) > self.count:
+            # Its own error type: a bound between two fields, which JSON Schema cannot state.
+            raise PydanticCustomError(
+                "coverage_count",
+                "`known` lists {known} countries, more than `count` ({count})",
+                {"known": len(self.known), "count": self.count},
+            )
+        return self
 
 
 class SourceFields(AppInput):
@@ -38,7 +95,10 @@ class SourceFields(AppInput):
         description="Title as published or as reported.", examples=["Statement on arms exports"]
     )
     kind: SourceKind = Field(description="What kind of source this is.")
-    publisher: Publisher | None = Field(default=None, description="Who issued or published it.")
+    publisher: Publisher | None = Field(
+        default=None,
+        description="Who issued or published it, or to whom it is attributed (say which).",
+    )
     url: Url | None = Field(default=None, description="Where it can be read (http/https).")
     published_on: date | None = Field(default=None, description="Publication date.")
     document_date: date | None = Field(default=None, description="Date the document carries.")
@@ -50,6 +110,11 @@ class SourceFields(AppInput):
     )
     verification_note: LongText | None = Field(
         default=None, description="What is and is not known of its origin."
+    )
+    coverage: SourceCoverage | None = Field(
+        default=None,
+        description="Which governments it assessed, as far as known; null if not known or "
+        "not relevant.",
     )
 
     _dates = field_validator("published_on", "document_date", mode="before")(iso_date_text)
@@ -81,6 +146,9 @@ class SourceUpdate(AppInput):
         default=None, description="New status."
     )
     verification_note: LongText | None = Field(default=None, description="New note, or null.")
+    coverage: SourceCoverage | None = Field(
+        default=None, description="New coverage (replaces the whole object), or null."
+    )
 
     _dates = field_validator("published_on", "document_date", mode="before")(iso_date_text)
     _published = field_validator("published_on")(not_after_today)
@@ -95,7 +163,10 @@ class SourceRead(AppModel):
         description="Title as published or as reported.",
     )
     kind: SourceKind = Field(description="What kind of source this is.")
-    publisher: str | None = Field(description="Who issued or published it, where known.")
+    publisher: str | None = Field(
+        description="Who issued or published it, or to whom it is attributed, where known; "
+        "an attribution is not a verified fact (see `verification_status`)."
+    )
     url: str | None = Field(description="Where it can be read, where one exists.")
     published_on: date | None = Field(description="Publication date, where known.")
     document_date: date | None = Field(
@@ -109,3 +180,15 @@ class SourceRead(AppModel):
         description="How far the source's authenticity has been established."
     )
     verification_note: str | None = Field(description="What is and is not known of its origin.")
+    coverage: SourceCoverage | None = Field(
+        default=None,
+        description="Which governments it assessed, as far as known (null: nothing known). "
+        "A government it may not have covered reads `unknown` unless another source reports "
+        "it: `unknown` means no source we hold reports a value.",
+    )
+    retracted_at: datetime | None = Field(
+        default=None,
+        description="When it was retracted (`DELETE /sources/{id}`); a retracted source's "
+        "assessments count for no position, but stay readable.",
+    )
+    retraction_note: str | None = Field(default=None, description="Why it was retracted.")

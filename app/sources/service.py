@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, NotFound
+from app.changes.service import snapshot
+from app.countries.models import Country
+from app.errors import Conflict, InvalidInput, NotFound
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceFields, SourceUpdate
+from app.sources.validation import coverage_problems
 from app.vocabulary import ChangeAction
 from app.writes import apply_update, log_write, validate_merged
 
@@ -28,9 +32,20 @@ def _taken(source_id: str) -> Conflict:
     return Conflict(f"A source with id {source_id!r} already exists.")
 
 
+def _check_coverage(session: Session, data: SourceFields) -> None:
+    """The seed loader's check of `coverage.known`, against the catalogue."""
+    problems = coverage_problems(
+        data, country_exists=lambda code: session.get(Country, code) is not None
+    )
+    if problems:
+        issues = [{"loc": ["body", f], "msg": m, "type": "reference"} for f, m in problems]
+        raise InvalidInput("; ".join(f"body.{f}: {m}" for f, m in problems), errors=issues)
+
+
 def create_source(session: Session, *, data: SourceCreate, actor: str) -> Source:
     if session.get(Source, data.id) is not None:
         raise _taken(data.id)
+    _check_coverage(session, data)
     source = Source(**data.model_dump())
     session.add(source)
     try:
@@ -51,8 +66,11 @@ def create_source(session: Session, *, data: SourceCreate, actor: str) -> Source
 
 def update_source(session: Session, *, source: Source, patch: SourceUpdate, actor: str) -> Source:
     """Apply a merge-patch; the merged source is validated exactly like a new one."""
+    if source.retracted_at is not None:
+        raise Conflict(f"Source {source.id!r} is retracted; record a new source instead.")
     current = {name: getattr(source, name) for name in SourceFields.model_fields}
     validated = validate_merged(SourceFields, current, patch)
+    _check_coverage(session, validated)
     apply_update(
         session,
         obj=source,
@@ -60,5 +78,25 @@ def update_source(session: Session, *, source: Source, patch: SourceUpdate, acto
         actor=actor,
         entity="source",
         entity_id=source.id,
+    )
+    return source
+
+
+def retract_source(session: Session, *, source: Source, note: str | None, actor: str) -> Source:
+    """Take every assessment of the source out of every position; the source, its
+    assessments and their history stay readable. Retracting twice is a Conflict."""
+    if source.retracted_at is not None:
+        raise Conflict(f"Source {source.id!r} is already retracted.")
+    before = snapshot(source)
+    source.retracted_at = datetime.now(UTC)
+    source.retraction_note = note
+    log_write(
+        session,
+        actor=actor,
+        action=ChangeAction.retract,
+        entity="source",
+        entity_id=source.id,
+        before=before,
+        obj=source,
     )
     return source

@@ -90,7 +90,7 @@ def test_create_source_refuses_empty_text_as_patch_does(
 def test_method_not_allowed_lists_every_allowed_method(client: TestClient) -> None:
     for method, path, allowed in (
         ("OPTIONS", "/sources", {"GET", "POST"}),
-        ("DELETE", f"/sources/{CHART}", {"GET", "PATCH"}),
+        ("PUT", f"/sources/{CHART}", {"GET", "PATCH", "DELETE"}),
         ("PUT", "/assessments/1", {"GET", "PATCH", "DELETE"}),
     ):
         response = client.request(method, path)

@@ -74,6 +74,20 @@ class Api:
         assert gone.status_code == 204, gone.text
         return path, self.etag(path)
 
+    def new_source(self) -> tuple[str, str]:
+        """Record a fresh source (an id unique on every call); return its path and ETag."""
+        source_id = f"status-source-{next(self._dates).isoformat()}"
+        response = self.up.post("/sources", json=_source(source_id), headers=bearer(self.admin))
+        assert response.status_code == 201, response.text
+        return f"/sources/{source_id}", response.headers["ETag"]
+
+    def retracted_source(self) -> tuple[str, str]:
+        """A fresh source, retracted; return its path and current ETag."""
+        path, etag = self.new_source()
+        gone = self.up.delete(path, headers=bearer(self.admin, **{"If-Match": etag}))
+        assert gone.status_code == 204, gone.text
+        return path, self.etag(path)
+
     def stale(self, path: str, change: dict[str, Any]) -> str:
         """The ETag `path` had before `change` was made to it."""
         before = self.etag(path)
@@ -151,6 +165,7 @@ WRITE_OPERATIONS = (
     "updateAssessment",
     "createSource",
     "updateSource",
+    "retractSource",
 )
 
 STATUSES: dict[tuple[str, str], Probe | str] = {
@@ -432,7 +447,38 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("updateSource", "428"): lambda api: api.up.patch(
         f"/sources/{ARTICLE}", json={"publisher": "x"}, headers=bearer(api.admin)
     ),
+    ("updateSource", "409"): lambda api: api.up.patch(
+        (retracted := api.retracted_source())[0],
+        json={"publisher": "x"},
+        headers=bearer(api.admin, **{"If-Match": retracted[1]}),
+    ),
     ("updateSource", "503"): _down("PATCH", f"/sources/{CHART}", json={"publisher": "x"}),
+    # DELETE /sources/{source_id}: only sources made here are retracted (the chart stays)
+    ("retractSource", "204"): lambda api: api.up.delete(
+        (made := api.new_source())[0], headers=bearer(api.admin, **{"If-Match": made[1]})
+    ),
+    ("retractSource", "401"): lambda api: api.up.delete(api.new_source()[0]),
+    ("retractSource", "403"): lambda api: api.up.delete(
+        (made := api.new_source())[0], headers=bearer(api.writer, **{"If-Match": made[1]})
+    ),
+    ("retractSource", "404"): lambda api: api.up.delete(
+        "/sources/nobody", headers=bearer(api.admin, **{"If-Match": '"x"'})
+    ),
+    ("retractSource", "409"): lambda api: api.up.delete(
+        (retracted := api.retracted_source())[0],
+        headers=bearer(api.admin, **{"If-Match": retracted[1]}),
+    ),
+    ("retractSource", "412"): lambda api: api.up.delete(
+        (path := api.new_source()[0]),
+        headers=bearer(api.admin, **{"If-Match": api.stale(path, {"publisher": "p"})}),
+    ),
+    ("retractSource", "422"): lambda api: api.up.delete(
+        "/sources/Not_A_Slug", headers=bearer(api.admin, **{"If-Match": '"x"'})
+    ),
+    ("retractSource", "428"): lambda api: api.up.delete(
+        api.new_source()[0], headers=bearer(api.admin)
+    ),
+    ("retractSource", "503"): _down("DELETE", f"/sources/{CHART}"),
 }
 
 

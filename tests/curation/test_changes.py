@@ -116,6 +116,9 @@ def test_changes_log_api_writes_under_the_key_name_with_snapshots(
         **NEW_SOURCE,
         "classification": None,
         "verification_note": None,
+        "coverage": None,
+        "retracted_at": None,
+        "retraction_note": None,
         "version": 1,
     }
     assert created["before"] is None

@@ -66,6 +66,9 @@ def test_dissenting_statement_end_to_end_updates_every_view(client: TestClient, 
         **NEW_SOURCE,
         "classification": None,
         "verification_note": None,
+        "coverage": None,
+        "retracted_at": None,
+        "retraction_note": None,
     }
     assert client.get(source.headers["Location"]).json() == source.json()
 
@@ -86,6 +89,7 @@ def test_dissenting_statement_end_to_end_updates_every_view(client: TestClient, 
         "note": None,
         "retracted_at": None,
         "retraction_note": None,
+        "source_retracted_at": None,
     }
     assert client.get(created.headers["Location"]).json() == created.json()
 

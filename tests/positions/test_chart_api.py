@@ -30,7 +30,10 @@ POSITIONS_HEADER = (
 )
 NOT_DISPUTED = ["false"] * 4
 COUNTRIES_HEADER = "code,alpha3,numeric,name,official_name"
-ASSESSMENTS_HEADER = "id,country_code,category,value,source_id,reported_via_id,as_of,evidence,note"
+ASSESSMENTS_HEADER = (
+    "id,country_code,category,value,source_id,reported_via_id,as_of,evidence,note,"
+    "source_retracted_at"
+)
 ASSESSMENT_COLUMNS = ASSESSMENTS_HEADER.split(",")
 
 # 20 countries outside the chart, to grow the catalogue past the default JSON page of 50.
@@ -499,12 +502,16 @@ def test_assessments_csv_quotes_fields_with_commas_and_quotes(client: TestClient
     last_line = response.text.split("\r\n")[-2]
     assert last_line == (
         f"{grad['id']},RS,lethal_aid,yes,{GRAD},{ARTICLE},2022-11-30,"
-        '"Documents posted on Telegram allegedly show a Serbian arms manufacturer shipped '
+        '"Documents posted on Telegram allegedly show that a Serbian arms manufacturer sent '
         "122mm Grad multiple rocket launchers to Kyiv, with a bill of lading and a Ukrainian "
-        'end-user certificate.",'
-        '"The article dates the shipment to ""November this year"" without giving its own '
-        "date, so the year is ambiguous; as_of takes the end of November 2022, the reading "
-        'under which the shipment precedes the 2 March 2023 chart. Unverified."'
+        "government end-user certificate. The article offers them as evidence about Serbia's "
+        "lethal aid; they concern a manufacturer's shipment, not an act of the Serbian "
+        'government.",'
+        '"A manufacturer, not a government: not a second government-level source for '
+        'Serbia\'s lethal aid, and unverified. The article dates the shipment to ""November '
+        'this year"" without giving its own date, so the year is ambiguous; as_of takes the '
+        "end of November 2022, the reading under which the shipment precedes the 2 March "
+        '2023 chart.",'
     )
     parsed = _csv_rows(response)[-1]
     assert parsed[7] == grad["evidence"]

@@ -73,6 +73,7 @@ def test_unreported_country_reads_unknown_not_no(client: TestClient) -> None:
             "disputed": False,
             "as_of": None,
             "source_ids": [],
+            "sources": [],
             "assessments": [],
         }
         for key in CATEGORIES

@@ -484,7 +484,7 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "source-duplicate-id",
         _duplicate_first_source,
-        ((SOURCES, 45, "id", f"duplicate source '{CHART}' (first on line 2)"),),
+        ((SOURCES, 55, "id", f"duplicate source '{CHART}' (first on line 2)"),),
     ),
     # Regression: each row citing a source whose record is invalid was also reported as
     # "missing source ... (not in sources.yaml)", 13 untrue errors after the real one.
@@ -494,7 +494,7 @@ BAD_CASES: tuple[BadCase, ...] = (
         (
             (
                 SOURCES,
-                17,
+                24,
                 "kind",
                 "Input should be 'leaked_document', 'news_report', 'official_statement', "
                 "'online_posting', 'analysis' or 'other'",
@@ -523,6 +523,24 @@ BAD_CASES: tuple[BadCase, ...] = (
         ),
         ((SOURCES, 2, "document_date", "expected a date as YYYY-MM-DD, got '02/03/2023'"),),
     ),
+    # Coverage names countries of countries.csv, and no more of them than it counts.
+    BadCase(
+        "source-coverage-unknown-country",
+        lambda d: replace_text(d, SOURCES, "known: [RS, AT, MT]", "known: [RS, AT, QQ]"),
+        (
+            (
+                SOURCES,
+                2,
+                "coverage",
+                "unknown country code 'QQ' in coverage.known (not in countries.csv)",
+            ),
+        ),
+    ),
+    BadCase(
+        "source-coverage-over-count",
+        lambda d: replace_text(d, SOURCES, "count: 38", "count: 2"),
+        ((SOURCES, 2, "coverage", "`known` lists 3 countries, more than `count` (2)"),),
+    ),
     BadCase(
         "source-bad-url",
         lambda d: replace_text(
@@ -534,7 +552,7 @@ BAD_CASES: tuple[BadCase, ...] = (
             "  classification: null\n  verification_status: unverified\n"
             "  verification_note: >-\n    Documents",
         ),
-        ((SOURCES, 31, "url", "String should match pattern '^https?://[^\\s\\x00]+$'"),),
+        ((SOURCES, 38, "url", "String should match pattern '^https?://[^\\s\\x00]+$'"),),
     ),
 )
 BAD_CASE_PARAMS = [pytest.param(case, id=case.id) for case in BAD_CASES]
@@ -763,7 +781,7 @@ def test_load_seeds_errors_in_every_file_reported_together(
     assert [(Path(e.file).name, e.line, e.field) for e in raised.value.errors] == [
         (COUNTRIES, 41, "code"),
         (CATEGORIES, 2, "label"),
-        (SOURCES, 31, "kind"),
+        (SOURCES, 38, "kind"),
         (ASSESSMENTS, 11, "value"),
         (ASSESSMENTS, 12, "value"),
     ]
@@ -802,7 +820,7 @@ def test_load_seeds_invalid_source_is_not_reported_missing_but_absent_one_is(
         load_seeds(seeded_factory, folder)
 
     assert [(Path(e.file).name, e.line, e.field) for e in raised.value.errors] == [
-        (SOURCES, 31, "kind"),
+        (SOURCES, 38, "kind"),
         (ASSESSMENTS, 3, "reported_via"),
     ]
     assert raised.value.errors[1].message == (
@@ -840,7 +858,7 @@ def test_load_seeds_yaml_error_names_the_line_the_record_starts_on(
     with pytest.raises(SeedValidationError) as raised:
         load_seeds(seeded_factory, folder)
 
-    assert [(e.line, e.field) for e in raised.value.errors] == [(17, "verification_status")]
+    assert [(e.line, e.field) for e in raised.value.errors] == [(24, "verification_status")]
 
 
 # Regression: a record whose quoted field spans lines was reported on its last line.

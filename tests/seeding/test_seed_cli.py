@@ -221,7 +221,7 @@ def test_seed_errors_in_several_files_printed_in_file_order(
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         f"error: {folder / COUNTRIES}:41: code: unknown country code 'ZX' (not in ISO 3166-1)",
-        f"error: {folder / SOURCES}:17: kind: Input should be 'leaked_document', 'news_report', "
+        f"error: {folder / SOURCES}:24: kind: Input should be 'leaked_document', 'news_report', "
         "'official_statement', 'online_posting', 'analysis' or 'other'",
         f"error: {folder / ASSESSMENTS}:15: duplicate row: same country, category, source and "
         "as_of as line 7",
