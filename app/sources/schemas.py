@@ -53,10 +53,8 @@ class SourceCoverage(AppInput):
     know were among them, and whether the complete list is public."""
 
     # As JSON Schema reads them: `0` is not `false`, `"38"` is no count, `38.0` is one.
-    count: Annotated[int, BeforeValidator(_json_integer)] | None = Field(
+    count: Annotated[int, Field(ge=0, le=1000), BeforeValidator(_json_integer)] | None = Field(
         default=None,
-        ge=0,
-        le=1000,
         description="How many governments the source assessed, as reported; null if not known.",
         examples=[38],
     )
