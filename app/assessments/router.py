@@ -35,6 +35,8 @@ from app.countries import service as countries_service
 from app.countries.models import Country
 from app.countries.schemas import CountryPage, CountryRead
 from app.errors import InvalidInput
+from app.groups import service as groups_service
+from app.groups.schemas import GROUP_KEY_MAX
 from app.http.deps import (
     CountryCodePath,
     SessionDep,
@@ -75,6 +77,17 @@ SourceQuery = Annotated[
         max_length=100,
         description="Restrict to one source's assessments (a source id).",
         examples=["us-europe-response-chart-2023"],
+    ),
+]
+GroupQuery = Annotated[
+    str | None,
+    Query(
+        pattern=SOURCE_ID_PATTERN,
+        max_length=GROUP_KEY_MAX,
+        description="Only countries that are members of this group (a key from `GET /groups`) "
+        "on `as_of`, or today (UTC) without it. `joined` counts, `left` does not: the day a "
+        "country leaves, it is out.",
+        examples=["nato"],
     ),
 ]
 CategoryQuery = Annotated[
@@ -158,7 +171,10 @@ def _position_filter(
     tags=["positions"],
     summary="Get the whole chart",
     responses=_responses(
-        Format.csv, Format.ndjson, not_found="Unknown source.", csv_header=POSITION_COLUMNS
+        Format.csv,
+        Format.ndjson,
+        not_found="Unknown source or group.",
+        csv_header=POSITION_COLUMNS,
     ),
 )
 async def list_positions(
@@ -175,6 +191,7 @@ async def list_positions(
             "`false`: only countries nobody reported."
         ),
     ] = None,
+    group: GroupQuery = None,
     format: FormatQuery = None,
 ) -> Response:
     """One row per country, ordered by name, with its four positions and their provenance.
@@ -183,12 +200,13 @@ async def list_positions(
     paginated (`limit` defaults to 50); `format=csv` (or `Accept: text/csv`) gives one
     column per category, and `application/x-ndjson` one country per line; both return
     every matching country unless `limit` is given. `Link` and `X-Total-Count` headers
-    describe the pagination.
+    describe the pagination. `group` keeps the group's members on `as_of` (or today):
+    `group=nato&as_of=2023-03-02` is the chart's NATO, without Finland and Sweden.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
     limit = page.limit_for(export=fmt is not Format.json)
     position_filter = _position_filter(category, value, reported)
-    chart = await _chart(request, as_of, source)
+    chart = await _chart(request, as_of, source, group)
     return chart_response(
         request,
         chart,
@@ -202,16 +220,16 @@ async def list_positions(
 
 
 async def _chart(
-    request: Request, as_of: date | None, source: str | None
+    request: Request, as_of: date | None, source: str | None, group: str | None
 ) -> list[tuple[CountryEntry, Rendered]]:
-    """Every country with its positions: from memory when the revision is vouched for and
-    every country's entry is held, else in one thread hop."""
+    """Every country (of `group`, if given) with its positions: from memory when the
+    revision is vouched for and every such country's entry is held, else in one thread hop."""
     snapshots: PositionSnapshots = request.app.state.snapshots
-    held = snapshots.peek_chart(await vouched_revision(request), as_of, source)
+    held = snapshots.peek_chart(await vouched_revision(request), as_of, source, group)
     if held is not None:
         return held
     revision, chart = await read_in_thread(
-        request, lambda session: snapshots.chart(session, as_of, source)
+        request, lambda session: snapshots.chart(session, as_of, source, group)
     )
     note_revision(request, revision)
     return chart
@@ -222,19 +240,24 @@ async def _chart(
     response_model=PositionStats,
     tags=["positions"],
     summary="Count countries per value",
-    responses=_responses(not_found="Unknown source."),
+    responses=_responses(not_found="Unknown source or group."),
 )
 async def get_stats(
-    request: Request, as_of: AsOfQuery = None, source: SourceQuery = None
+    request: Request,
+    as_of: AsOfQuery = None,
+    source: SourceQuery = None,
+    group: GroupQuery = None,
 ) -> PositionStats:
     """For each category, how many countries read `yes`, `no`, `decreasing` and `unknown`.
 
-    The four counts of a category add up to the number of countries in the catalogue.
+    The four counts of a category add up to `countries`: the number of countries in the
+    catalogue or, with `group`, of the group's members on `as_of` (or today).
     """
-    chart = await _chart(request, as_of, source)
+    chart = await _chart(request, as_of, source, group)
     return PositionStats(
         as_of=as_of,
         source=source,
+        group=group,
         countries=len(chart),
         categories=[
             CategoryStats(
@@ -253,7 +276,9 @@ async def get_stats(
     response_model=CountryPage,
     tags=["countries"],
     summary="List countries",
-    responses=_responses(Format.csv, not_found="Unknown source.", csv_header=COUNTRY_COLUMNS),
+    responses=_responses(
+        Format.csv, not_found="Unknown source or group.", csv_header=COUNTRY_COLUMNS
+    ),
 )
 def list_countries(
     request: Request,
@@ -273,20 +298,26 @@ def list_countries(
     value: ValueQuery = None,
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
+    group: GroupQuery = None,
     format: FormatQuery = None,
 ) -> Any:
     """The catalogue, ordered by name, paginated by `limit` (default 50) and `offset`.
 
     `category` and `value` go together and filter on the derived position (see
     `GET /countries/{code}/positions` for the rule); `as_of` and `source` shape that
-    position as they do there. `format=csv` or `Accept: text/csv` gives CSV of every
-    matching country unless `limit` is given.
+    position as they do there. `group` keeps the group's members on `as_of` (or today).
+    `format=csv` or `Accept: text/csv` gives CSV of every matching country unless `limit`
+    is given.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv])
     limit = page.limit_for(export=fmt is not Format.json)
     position_filter = _position_filter(category, value)
     if source is not None:
         sources_service.get_source(session, source_id=source)  # a typo is a 404, not ignored
+    members = None
+    if group is not None:
+        on = groups_service.membership_date(as_of)
+        members = groups_service.member_codes(session, key=group, on=on)  # unknown: 404
     if position_filter.active:
         rows, total = service.search_country_positions(
             session,
@@ -294,13 +325,14 @@ def list_countries(
             position_filter=position_filter,
             as_of=as_of,
             source_id=source,
+            codes=members,
             limit=limit,
             offset=page.offset,
         )
         countries: Sequence[Country] = [country for country, _ in rows]
     else:
         countries, total = countries_service.list_countries(
-            session, q=q, limit=limit, offset=page.offset
+            session, q=q, codes=members, limit=limit, offset=page.offset
         )
     headers = page_headers(request, total=total, limit=limit, offset=page.offset)
     if fmt is Format.csv:
