@@ -40,9 +40,8 @@ class SeedReport:
         return any(c.created or c.updated for c in self.counts.values())
 
     def lines(self) -> list[str]:
-        width = max(12, *(len(kind) for kind in self.counts))
         rows = [
-            f"{kind:<{width}} created {c.created:>6}  updated {c.updated:>6}  unchanged {c.unchanged:>6}"
+            f"{kind:<12} created {c.created:>6}  updated {c.updated:>6}  unchanged {c.unchanged:>6}"
             for kind, c in self.counts.items()
         ]
         if self.dry_run:

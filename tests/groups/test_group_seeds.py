@@ -38,7 +38,7 @@ def test_seeds_load_both_groups_and_every_membership(settings: Settings) -> None
     report = load_seed_folder(settings)
     counts = {k: (c.created, c.updated, c.unchanged) for k, c in report.counts.items()}
     assert counts["groups"] == (2, 0, 0)
-    assert counts["group_memberships"] == (58, 0, 0)  # 28 EU, 30 NATO
+    assert counts["memberships"] == (58, 0, 0)  # 28 EU, 30 NATO
     engine = make_engine(settings, batch=True)
     try:
         with make_sessionmaker(engine)() as session:
@@ -59,7 +59,7 @@ def test_seeds_load_both_groups_and_every_membership(settings: Settings) -> None
 def test_rerun_changes_no_group(settings: Settings) -> None:
     load_seed_folder(settings)
     report = load_seed_folder(settings)
-    assert (report.counts["groups"].unchanged, report.counts["group_memberships"].unchanged) == (
+    assert (report.counts["groups"].unchanged, report.counts["memberships"].unchanged) == (
         2,
         58,
     )
@@ -173,4 +173,4 @@ def test_memberships_of_two_spans_load_when_they_do_not_overlap(
         report = load_seeds_bulk(make_sessionmaker(engine), folder)
     finally:
         engine.dispose()
-    assert report.counts["group_memberships"].created == 60
+    assert report.counts["memberships"].created == 60
