@@ -426,8 +426,9 @@ BAD_CASES: tuple[BadCase, ...] = (
     ),
     BadCase(
         "country-code-malformed",
-        lambda d: set_cell(d, COUNTRIES, 2, "code", "A1"),
-        ((COUNTRIES, 2, "code", "String should match pattern '^[A-Z]{2}$'"),),
+        # Bosnia and Herzegovina (line 5): no assessment and no membership cites it.
+        lambda d: set_cell(d, COUNTRIES, 5, "code", "A1"),
+        ((COUNTRIES, 5, "code", "String should match pattern '^[A-Z]{2}$'"),),
     ),
     # Regression: a clash on the unique alpha3 column used to surface as an IntegrityError
     # half-way through the load; it is now a validation error naming both lines.
@@ -500,7 +501,7 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "source-duplicate-id",
         _duplicate_first_source,
-        ((SOURCES, 45, "id", f"duplicate source '{CHART}' (first on line 2)"),),
+        ((SOURCES, 73, "id", f"duplicate source '{CHART}' (first on line 2)"),),
     ),
     # Regression: each row citing a source whose record is invalid was also reported as
     # "missing source ... (not in sources.yaml)", 13 untrue errors after the real one.
