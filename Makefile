@@ -1,48 +1,74 @@
 # The front door: `make run` serves, `make test` checks everything. Needs Python 3.11+ and make.
 PYTHON ?= python3
 VENV ?= .venv
+# Where `make run` serves: `make run PORT=8080 HOST=0.0.0.0` (from the command line only, so
+# a HOST or PORT the environment happens to hold is not picked up).
+HOST = 127.0.0.1
+PORT = 8000
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PYPROJECT_SUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
+# `make run` needs the runtime only; the dev tools come with the targets that use them.
+RUNTIME_STAMP := $(VENV)/.runtime-$(PYPROJECT_SUM)
+DEV_STAMP := $(VENV)/.dev-$(PYPROJECT_SUM)
 
-.PHONY: install run test check pytest format openapi fuzz bench bench-scale clean
+.PHONY: install install-dev npm-tools run test check pytest format openapi fuzz bench bench-scale clean
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+# Before a virtualenv is made from $(PYTHON): one line, not a traceback, if it is too old.
+ifeq ($(wildcard $(RUNTIME_STAMP)),)
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),install)),)
+PYTHON_TOO_OLD := $(shell $(PYTHON) -c 'import sys; v = sys.version_info[:2]; print("" if v >= (3, 11) else "Python 3.11+ is required, but $(PYTHON) is %d.%d: pass PYTHON=python3.11 (or newer)" % v)' 2>/dev/null || echo "$(PYTHON) cannot be run: pass PYTHON=python3.11 (or newer)")
+ifneq ($(PYTHON_TOO_OLD),)
+$(error $(PYTHON_TOO_OLD))
+endif
+endif
+endif
+
+$(RUNTIME_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	rm -f $(VENV)/.runtime-* $(VENV)/.installed-* && touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	rm -f $(VENV)/.installed-* && touch $@
+	rm -f $(VENV)/.dev-* && touch $@
 
-install: $(STAMP) ## create the virtualenv and install the project with dev tools
+install: $(RUNTIME_STAMP) ## create the virtualenv and install the project (runtime only)
 
-run: install ## migrate and seed the default database, then serve on http://127.0.0.1:8000
+install-dev: $(DEV_STAMP) ## the same plus the dev tools (pytest, ruff, mypy, cog, ...)
+
+run: install ## say if the port is taken, else migrate and seed the default database and serve on http://127.0.0.1:8000 (PORT=8080 HOST=0.0.0.0 to change)
+	$(BIN)/country-positions serve --check-port --host $(HOST) --port $(PORT)
 	$(BIN)/country-positions migrate
 	$(BIN)/country-positions seed
-	$(BIN)/country-positions serve
+	$(BIN)/country-positions serve --host $(HOST) --port $(PORT)
 
-test: install ## lint, type-check, check docs, then run the whole suite on both backends
+npm-tools: ## the pinned npm linters and generators (npm ci, once per lockfile; skipped without Node)
+	scripts/npm-tools
+
+test: install-dev npm-tools ## lint, type-check, check docs, then run the whole suite on both backends
 	PATH="$(abspath $(BIN)):$$PATH" scripts/check
 	PATH="$(abspath $(BIN)):$$PATH" scripts/test
 
-check: install
+check: install-dev npm-tools
 	PATH="$(abspath $(BIN)):$$PATH" scripts/check
 
-pytest: install ## run the test suite only; pass ARGS="-k positions --backend=sqlite"
+pytest: install-dev ## run the test suite only; pass ARGS="-k positions --backend=sqlite"
 	PATH="$(abspath $(BIN)):$$PATH" scripts/test $(ARGS)
 
 openapi: install ## regenerate docs/openapi.json, the committed API contract
 	$(BIN)/python -m app.http.openapi_export
 
-fuzz: install ## long schemathesis run: 500 examples per operation, random seed, both backends
+fuzz: install-dev ## long schemathesis run: 500 examples per operation, random seed, both backends
 	CP_FUZZ=1 PATH="$(abspath $(BIN)):$$PATH" scripts/test tests/contract/test_schemathesis.py $(ARGS)
 
-bench: install ## throughput, latency, cache misses, a 200-client burst, uvicorn vs Granian (~8-10 min); see bench/README.md
+bench: install-dev ## throughput, latency, cache misses, a 200-client burst, uvicorn vs Granian, observability on/off (~10-12 min); see bench/README.md
 	$(BIN)/python -m bench.run $(ARGS)
 
-bench-scale: install ## bulk load and cold reads at 1k/100k/1M assessments on both backends
+bench-scale: install-dev ## bulk load and cold reads at 1k/100k/1M assessments on both backends
 	$(BIN)/python -m bench.scale $(ARGS)
 
-format: install ## apply ruff formatting and fixes, regenerate the README's CLI block
+format: install-dev ## apply ruff formatting and fixes, regenerate the README's CLI block
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 	$(BIN)/cog -r README.md

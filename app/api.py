@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from app import health
 from app.api_keys.security import require_read_access
-from app.assessments import curation_router
+from app.assessments import csv_metadata_router, curation_router, export_router
 from app.assessments import router as assessments
 from app.categories import router as categories
 from app.changes import router as changes
@@ -20,7 +20,9 @@ data_router = APIRouter(
     dependencies=[Depends(reject_unknown_query_params), Depends(require_read_access)]
 )
 data_router.include_router(assessments.router)
+data_router.include_router(export_router.router)
 data_router.include_router(curation_router.router)
+data_router.include_router(csv_metadata_router.router)
 data_router.include_router(countries.router)
 data_router.include_router(categories.router)
 data_router.include_router(sources.router)

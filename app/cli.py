@@ -7,14 +7,27 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import __version__
-from app.settings import get_settings
+from app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.seeding.loader import SeedReport
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from app.serving.port_check import bind_problem
+
+    problem = bind_problem(args.host, args.port)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.check_port:
+        return EXIT_OK
+
     from app.serving import serve
 
     serve(get_settings(), args.host, args.port, args.workers, args.server)
@@ -58,7 +71,32 @@ def _seed(args: argparse.Namespace) -> int:
         engine.dispose()
     for line in report.lines():
         print(line)
+    if settings.log_format == "json":
+        _log_seed_run(settings, report)
     return EXIT_OK
+
+
+def _log_seed_run(settings: Settings, report: SeedReport) -> None:
+    """The run as one JSON event on stderr, for a log pipeline (text mode: stdout says it)."""
+    import logging
+    import logging.config
+
+    from app.observability.logging import log_event, logging_config
+
+    logging.config.dictConfig(logging_config(settings))
+    counts = {
+        kind: {"created": c.created, "updated": c.updated, "unchanged": c.unchanged}
+        for kind, c in report.counts.items()
+    }
+    log_event(
+        logging.getLogger("app.seeding"),
+        "seed_run",
+        "seed run: " + ("dry run" if report.dry_run else f"revision {report.revision}"),
+        counts=counts,
+        dry_run=report.dry_run,
+        revision=report.revision,
+        changed=report.changed,
+    )
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -136,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["uvicorn", "granian"],
         default="uvicorn",
         help="HTTP server (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--check-port",
+        action="store_true",
+        help="only check that HOST:PORT can be bound, then exit: 0 if so, else 1 with "
+        "one line saying why (make run does this before it migrates)",
     )
     serve.set_defaults(handler=_serve)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -13,6 +14,7 @@ from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import URL, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from app.db_deadline import guard_engine
 from app.settings import Settings
@@ -87,12 +89,40 @@ def make_engine(settings: Settings, *, batch: bool = False) -> Engine:
             kwargs["connect_args"]["options"] = (
                 f"-c statement_timeout={settings.db_statement_timeout_ms} -c jit=off"
             )
+    if url.get_dialect().get_pool_class(url) is QueuePool:  # type: ignore[attr-defined]  # a classmethod of DefaultDialect
+        kwargs["poolclass"] = CountingQueuePool
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
     elif not batch:
         guard_engine(engine, settings.db_deadline)
     return engine
+
+
+class CountingQueuePool(QueuePool):
+    """The default pool, counting the threads inside a checkout (waiting for a connection,
+    or opening one) for /metrics (`cp_db_pool_waiting`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting = 0
+        self._waiting_lock = threading.Lock()
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        with self._waiting_lock:
+            self.waiting += 1
+        try:
+            return super()._do_get()
+        finally:
+            with self._waiting_lock:
+                self.waiting -= 1
+
+
+def pool_counts(engine: Engine) -> tuple[int, int]:
+    """(connections checked out, threads waiting for one) of an engine's pool."""
+    pool = engine.pool
+    in_use = pool.checkedout() if isinstance(pool, QueuePool) else 0
+    return in_use, pool.waiting if isinstance(pool, CountingQueuePool) else 0
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -31,7 +31,13 @@ class Health(AppModel):
     status: str = Field(description="`ok` when the probe passes.", examples=["ok"])
 
 
-@router.get("/healthz", response_model=Health, summary="Liveness probe")
+# Probes take no body; one over CP_MAX_BODY_BYTES is refused before anything else runs.
+TOO_LARGE = {
+    413: {"model": Problem, "description": "A request body over CP_MAX_BODY_BYTES."},
+}
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness probe", responses=TOO_LARGE)
 async def healthz() -> Health:
     """200 whenever the process can answer; never touches the database."""
     # Async: a worker thread for this would queue behind a busy thread pool (issue 10).
@@ -43,10 +49,11 @@ async def healthz() -> Health:
     response_model=Health,
     summary="Readiness probe",
     responses={
+        **TOO_LARGE,
         503: {
             "model": Problem,
             "description": "Database (or read replica) unreachable or not migrated.",
-        }
+        },
     },
 )
 async def readyz(request: Request) -> Health:

@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 from app import __version__, web
 from app.api import api_router
 from app.assessments.snapshots import PositionSnapshots
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_sessionmaker, pool_counts
+from app.docs_ui.pages import install_docs_ui
 from app.http.openapi import install_openapi
 from app.middleware.stack import install_middleware
 from app.migrating import head_revisions
+from app.observability.db_timing import time_statements
+from app.observability.metrics import GaugeSources, Metrics
 from app.problems import install_problem_handlers
 from app.revisions.models import PENDING_REVISION
 from app.revisions.trackers import (
@@ -31,11 +34,16 @@ from app.revisions.trackers import (
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """\
-Assessed positions of 38 European governments on Ukraine's requests for military
+Assessed positions of European governments on Ukraine's requests for military
 assistance (training, lethal aid, and the future capability and political will to provide
 lethal aid), as charted by the leaked US document *Europe | Response to Ongoing
 Russia-Ukraine Conflict* (dated 2 March 2023, marked SECRET//NOFORN), with the provenance
-of every value.
+of every value. The chart assessed 38 governments; which 38 is not public. The catalogue
+here lists 39, so some of them the chart may not have covered.
+
+**Formats.** Every operation answers one media type. The CSV and NDJSON renderings are
+operations of their own under `/exports/` (typed as text); for curl and browsers the JSON
+URLs also negotiate them, by `format=csv|ndjson` or `Accept`.
 
 **Caveat.** The chart's authenticity has not been independently verified; its values are
 known only through news reporting. Every value here names the source that asserts it and
@@ -57,9 +65,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.revision_tracker.start()
+        if app.state.metrics is not None:
+            app.state.metrics.start()
         try:
             yield
         finally:
+            if app.state.metrics is not None:
+                app.state.metrics.stop()
+            if app.state.stop_tracing is not None:
+                app.state.stop_tracing()
             app.state.revision_tracker.stop()
             app.state.engine.dispose()
             if app.state.read_engine is not engine:
@@ -75,6 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
+        # Served by app.docs_ui from vendored files instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
     )
     engine = make_engine(settings)
     app.state.settings = settings
@@ -98,9 +115,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(web.router)
     web.mount_static(app)
+    install_docs_ui(app)
     install_openapi(app)
+    for timed in {engine, read_engine}:
+        time_statements(timed)
+    app.state.metrics = (
+        Metrics(listener=tracker.listening is not None) if settings.metrics_enabled else None
+    )
     install_middleware(app, settings, tracker)
+    if app.state.metrics is not None:
+        app.state.metrics.sources = _gauge_sources(app)
+    app.state.stop_tracing = None
+    if settings.otel_exporter_otlp_endpoint:
+        # Imported only here: without a collector, no OpenTelemetry SDK is loaded at all.
+        from app.observability.tracing import install_tracing
+
+        app.state.stop_tracing = install_tracing(app, list({engine, read_engine}), settings)
     return app
+
+
+def _gauge_sources(app: FastAPI) -> GaugeSources:
+    """Where /metrics reads the state it reports (app.observability.metrics)."""
+    engines = list({app.state.engine, app.state.read_engine})
+    gate = app.state.admission_gate
+    cache = app.state.response_cache
+    tracker = app.state.revision_tracker
+    connected = None
+    if tracker.listening is not None:
+
+        def connected() -> float:
+            return float(bool(tracker.listening))
+
+    return GaugeSources(
+        pool_in_use=lambda: sum(pool_counts(e)[0] for e in engines),
+        pool_waiting=lambda: sum(pool_counts(e)[1] for e in engines),
+        admission_in_use=lambda: gate.in_use,
+        admission_waiting=lambda: gate.waiting,
+        cache_entries=lambda: len(cache),
+        cache_bytes=lambda: cache.bytes,
+        revision=lambda: tracker.known,
+        listener_connected=connected,
+    )
 
 
 def create_served_app() -> FastAPI:

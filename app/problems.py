@@ -31,6 +31,7 @@ from app.errors import (
     summarise,
     validation_issues,
 )
+from app.observability.request_ids import REQUEST_ID_HEADER, record_of
 
 logger = logging.getLogger("app.problems")
 
@@ -56,6 +57,7 @@ class Problem(BaseModel):
                 "status": 404,
                 "detail": "No country with code 'ZZ' in the catalogue.",
                 "instance": "/countries/ZZ/positions",
+                "request_id": "4f9c1e0a6b2d4e8f9a7c3b5d1e2f3a4b",
             }
         }
     )
@@ -67,6 +69,12 @@ class Problem(BaseModel):
     instance: str = Field(description="The request path that produced the problem.")
     errors: list[ValidationIssue] | None = Field(
         default=None, description="Field-level validation failures (422 only)."
+    )
+    request_id: str | None = Field(
+        default=None,
+        description="The id of the request (its `X-Request-ID`: the client's, when it sent a "
+        "valid one, else a new one), also in the server's log line for it. Present on every "
+        "problem the API answers itself.",
     )
 
 
@@ -89,6 +97,12 @@ def problem_response(
         "instance": request.scope["path"],
         **extra,
     }
+    record = record_of(request.scope)
+    if record is not None:
+        body["request_id"] = record.request_id
+        # Also sent from here: a 500 is answered outside the layer that adds the header.
+        headers = {**(headers or {}), REQUEST_ID_HEADER: record.request_id}
+        record.problem = type_
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -48,10 +49,37 @@ class Settings(BaseSettings):
         default=Path("seeds"), description="Default folder read by `country-positions seed`."
     )
     log_level: str = Field(default="info", description="uvicorn/app log level.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`json`: one JSON object a line (requests and events), for a log "
+        "pipeline; `text`: readable lines, for a terminal. Both carry the request id.",
+    )
     access_log: bool = Field(
         default=True,
-        description="Log every request (uvicorn's or Granian's access log). Off, either "
-        "server answers cached reads over twice as fast (`python -m bench.servers`).",
+        description="Log every request: one line each (the app's, with route, cache outcome, "
+        "revision and request id; the server's own access log is off either way).",
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at `/metrics` (never cross-origin) and count "
+        "them; summed over the workers of `serve --workers N`.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "CP_OTEL_EXPORTER_OTLP_ENDPOINT",
+            "otel_exporter_otlp_endpoint",
+        ),
+        description="OTLP/HTTP collector (e.g. `http://otel-collector:4318`): trace requests "
+        "and SQL with OpenTelemetry (needs the `tracing` extra). Unset, nothing of it loads.",
+    )
+    trace_sample_ratio: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Share of requests traced (parent-based: a sampled caller's traceparent "
+        "is followed) when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
     )
     cache_max_age: int = Field(
         default=60,

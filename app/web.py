@@ -1,4 +1,4 @@
-"""The built-in chart page: static HTML/CSS/JS that uses only the public API."""
+"""The built-in chart page and its frameable embed: static HTML/CSS/JS over the public API."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ router = APIRouter()
 def chart_page() -> HTMLResponse:
     # Not a FileResponse: the conditional-GET layer owns this page's ETag (code version).
     return HTMLResponse((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
+
+
+@router.get("/embed", include_in_schema=False)
+def chart_embed() -> HTMLResponse:
+    """One country (`?country=RS`) or the summary, for articles to frame (see
+    app/middleware/security_headers.py: only this path may be framed by other sites)."""
+    return HTMLResponse((STATIC_DIR / "embed.html").read_text(encoding="utf-8"))
 
 
 def mount_static(app: FastAPI) -> None:

@@ -133,14 +133,15 @@ def machine_busy_seconds() -> float:
     return (total - idle) / CLK_TCK
 
 
-STATUS = re.compile(rb'HTTP/1\.[01]" (\d{3})')
+# A text request line (`"GET /path HTTP/1.1" 200`) or a JSON one (`"status": 200`).
+STATUS = re.compile(rb'HTTP/1\.[01]" (\d{3})|"status": (\d{3})')
 
 
 def log_statuses(path: Path, offset: int) -> Counter[str]:
     """Status codes of the access-log lines a server wrote past `offset`."""
     with path.open("rb") as handle:
         handle.seek(offset)
-        return Counter(m.group(1).decode() for m in STATUS.finditer(handle.read()))
+        return Counter((m.group(1) or m.group(2)).decode() for m in STATUS.finditer(handle.read()))
 
 
 def process_cpu(pids: Sequence[int]) -> dict[int, float]:

@@ -69,6 +69,7 @@ from bench.harness import (
 
 if TYPE_CHECKING:
     from bench.burst import Outcome
+    from bench.observability import Row as ObservabilityRow
     from bench.servers import Row
 
 README_START = "<!-- bench:latest:start -->"
@@ -83,6 +84,7 @@ SERVERS = (
     "sqlite-nocache",
     "postgres-nocache",
     "granian",
+    "observability",
 )
 # "burst" is the 200-client cache-busting burst (bench/burst.py), not a wrk scenario.
 SCENARIOS = ("country", "positions", "csv", "304", "country-miss", "positions-miss", "burst")
@@ -119,6 +121,7 @@ SERVER_SCENARIOS = {
     "sqlite-nocache": ("country", "csv"),
     "postgres-nocache": ("country", "csv"),
     "granian": ("country",),
+    "observability": ("country",),
 }
 BURST_CLIENTS = 200
 BURST_SECONDS = 8.0
@@ -796,6 +799,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     colds: list[Cold] = []
     bursts: list[BurstRow] = []
     server_rows: list[Row] = []
+    observability_rows: list[ObservabilityRow] = []
     profiles: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="cp-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
@@ -841,6 +845,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             if name == "granian":
                 server_rows = measure_servers(sqlite_url, load, workdir)
+                continue
+            if name == "observability":
+                from bench import observability
+
+                log("observability off / text / on, interleaved: GET /countries/RS/positions")
+                observability_rows = observability.measure(sqlite_url, load, workdir, rounds=3)
                 continue
             backends: PostgresBackends | None = None
             miss_templates: dict[str, str] | None = None
@@ -903,7 +913,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
 
     report = render(
-        args, command, started, codes, rs_bytes, results, colds, profiles, bursts, server_rows
+        args,
+        command,
+        started,
+        codes,
+        rs_bytes,
+        results,
+        colds,
+        profiles,
+        bursts,
+        server_rows,
+        observability_rows,
     )
     print()
     print(report)
@@ -932,6 +952,7 @@ def render(
     profiles: dict[str, str],
     bursts: Sequence[BurstRow] = (),
     server_rows: Sequence[Row] = (),
+    observability_rows: Sequence[ObservabilityRow] = (),
 ) -> str:
     parts = [
         f"Run {started.strftime('%Y-%m-%d %H:%M UTC')} with `.venv/bin/{command}` on "
@@ -982,6 +1003,19 @@ def render(
             "gets (the cap is CP_MAX_HEADER_BYTES, 16 KB).",
             "",
             table(list(server_rows)),
+        ]
+    if observability_rows:
+        from bench.observability import table as observability_table
+
+        parts += [
+            "",
+            "Observability (bench/observability.py): three `serve` processes side by side on the "
+            "seeded SQLite file, measured in turn, three rounds (interleaved, so a busy machine "
+            "disturbs all alike), cached `GET /countries/RS/positions`, wrk as above: off (no "
+            "request line, no metrics), text (a text request line, as uvicorn's access log "
+            "was), on (JSON request line and Prometheus metrics; tracing off).",
+            "",
+            observability_table(list(observability_rows)),
         ]
     for title, text in profiles.items():
         parts += ["", f"py-spy, {title}:", "", "```", text, "```"]

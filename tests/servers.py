@@ -32,8 +32,11 @@ def running_server(
     ready_path: str = "/readyz",
     timeout: float = 30.0,
     extra_env: dict[str, str] | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[str]:
-    """Start `country-positions serve` (or `command` + host/port args); yield its base URL."""
+    """Start `country-positions serve` (or `command` + host/port args); yield its base URL.
+
+    `log_path`: where its output goes (to read its log lines); a temporary file otherwise."""
     port = free_port()
     argv = list(command or [sys.executable, "-m", "app", "serve"])
     argv += ["--host", "127.0.0.1", "--port", str(port)]
@@ -44,7 +47,8 @@ def running_server(
         **(extra_env or {}),
     }
     # Output goes to a file, not a pipe nobody reads (a full pipe would stall the server).
-    with tempfile.TemporaryFile(mode="w+") as log:
+    opened = log_path.open("w+") if log_path else tempfile.TemporaryFile(mode="w+")  # noqa: SIM115  # closed by the with below
+    with opened as log:
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:

@@ -70,3 +70,18 @@ def test_serve_with_several_workers(seeded_settings: Settings) -> None:
     with running_server(seeded_settings.database_url, command) as base:
         for _ in range(10):
             assert httpx.get(f"{base}/countries/AT/positions").status_code == 200
+
+
+def test_compose_prometheus_scrapes_every_replica_when_asked_for() -> None:
+    compose: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    prometheus = compose["services"]["prometheus"]
+    assert prometheus["profiles"] == ["observability"]
+    config_path, target = prometheus["volumes"][0].split(":")[:2]
+    assert target == "/etc/prometheus/prometheus.yml"
+    config: dict[str, Any] = yaml.safe_load((ROOT / config_path).read_text())
+    [job] = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    [discovery] = job["dns_sd_configs"]
+    # The service name resolves to every replica; the port is the one each serves on.
+    assert discovery["names"] == ["api"] and discovery["port"] == 8000
+    assert compose["services"]["api"]["environment"]["CP_LOG_FORMAT"] == "json"

@@ -58,3 +58,24 @@ def test_missing_static_asset_is_404_problem(client: TestClient) -> None:
     response = client.get("/static/no-such-file.js")
     assert_problem(response, 404)
     assert response.headers["cache-control"] == "no-store"
+
+
+def _directives(policy: str) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+
+
+def test_embed_is_frameable_by_any_site_and_the_page_only_by_itself(client: TestClient) -> None:
+    # Issue 13: articles frame /embed; every other page keeps frame-ancestors 'self'.
+    for _ in range(2):  # the second may be a cache hit, which must replay the headers
+        embed = client.get("/embed?country=RS")
+        assert embed.status_code == 200
+        assert embed.headers["content-type"] == "text/html; charset=utf-8"
+        assert '<script src="/static/embed.js" defer></script>' in embed.text
+        policy = _directives(embed.headers["content-security-policy"])
+        assert policy["frame-ancestors"] == "*"
+        assert policy["script-src"] == "'self'"
+        assert policy["connect-src"] == "'self'"
+        assert "x-frame-options" not in embed.headers
+        page = client.get("/")
+        assert _directives(page.headers["content-security-policy"])["frame-ancestors"] == "'self'"
+    assert client.get("/static/embed.js").status_code == 200

@@ -12,6 +12,7 @@ from app.api_keys import service
 from app.api_keys.models import ApiKey
 from app.errors import Forbidden, Unauthorized
 from app.http.deps import SessionDep, read_in_thread
+from app.observability.request_ids import note_api_key
 from app.vocabulary import KeyScope
 
 bearer = HTTPBearer(
@@ -31,6 +32,7 @@ def _authenticate(session: SessionDep, credentials: CredentialsDep) -> ApiKey:
     key = service.authenticate(session, presented=credentials.credentials)
     if key is None:
         raise Unauthorized("The API key is not valid (unknown or revoked).", error="invalid_token")
+    note_api_key(key.name)
     return key
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.assessments.csv_tables import POSITIONS, position_row
 from app.assessments.service import PositionFilter
 from app.assessments.snapshots import (
     CountryEntry,
@@ -17,11 +18,10 @@ from app.assessments.snapshots import (
     country_positions_json,
     encode_request,
 )
-from app.http.formats import MEDIA_TYPES, Format, stream_csv
+from app.http.formats import MEDIA_TYPES, Format, describedby, stream_csv
 from app.http.pagination import page_headers
-from app.vocabulary import CategoryKey
 
-POSITION_COLUMNS = ["code", "alpha3", "name", *(k.value for k in CategoryKey), "disputed"]
+POSITION_COLUMNS = POSITIONS.header
 
 
 def chart_response(
@@ -44,14 +44,12 @@ def chart_response(
 
         def csv_rows() -> Iterator[list[str]]:
             for country, rendered in rows:
-                disputed = " ".join(
-                    key.value
-                    for key, flag in zip(CategoryKey, rendered.disputed, strict=True)
-                    if flag
-                )
                 values = [v.value for v in rendered.values]
-                yield [country.code, country.alpha3, country.name, *values, disputed]
+                yield position_row(
+                    country.code, country.alpha3, country.name, values, rendered.disputed
+                )
 
+        headers = describedby(request, headers, POSITIONS.metadata_url())
         return stream_csv(POSITION_COLUMNS, csv_rows(), filename="positions.csv", headers=headers)
     as_of_json, source_json = encode_request(as_of, source)
     items = [country_positions_json(c, as_of_json, source_json, r) for c, r in rows]

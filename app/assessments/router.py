@@ -14,7 +14,8 @@ from pydantic import BeforeValidator
 from sqlalchemy.orm import Session
 
 from app.assessments import service
-from app.assessments.chart_pages import POSITION_COLUMNS, chart_response
+from app.assessments.chart_pages import chart_response
+from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, STATS, country_row
 from app.assessments.positions import Position
 from app.assessments.schemas import (
     AssessmentPage,
@@ -34,7 +35,6 @@ from app.assessments.snapshots import (
 from app.countries import service as countries_service
 from app.countries.models import Country
 from app.countries.schemas import CountryPage, CountryRead
-from app.errors import InvalidInput
 from app.groups import service as groups_service
 from app.groups.schemas import GROUP_KEY_MAX
 from app.http.deps import (
@@ -50,10 +50,11 @@ from app.http.formats import (
     MEDIA_TYPES,
     Format,
     FormatQuery,
+    describedby,
     negotiate,
     stream_csv,
 )
-from app.http.pagination import PaginationDep, page_headers
+from app.http.pagination import Pagination, PaginationDep, page_headers
 from app.problems import Problem
 from app.schemas import NO_NUL, SOURCE_ID_PATTERN, iso_date_text
 from app.sources import service as sources_service
@@ -70,15 +71,6 @@ AsOfQuery = Annotated[
         examples=["2023-03-02"],
     ),
 ]
-SourceQuery = Annotated[
-    str | None,
-    Query(
-        pattern=SOURCE_ID_PATTERN,
-        max_length=100,
-        description="Restrict to one source's assessments (a source id).",
-        examples=["us-europe-response-chart-2023"],
-    ),
-]
 GroupQuery = Annotated[
     str | None,
     Query(
@@ -90,46 +82,60 @@ GroupQuery = Annotated[
         examples=["nato"],
     ),
 ]
+SourceQuery = Annotated[
+    str | None,
+    Query(
+        pattern=SOURCE_ID_PATTERN,
+        max_length=100,
+        description="Restrict to one source's assessments (a source id).",
+        examples=["us-europe-response-chart-2023"],
+    ),
+]
 CategoryQuery = Annotated[
     CategoryKey | None,
-    Query(description="With `value`: keep countries whose position in this category..."),
+    Query(
+        description="Keep countries with a reported value in this category; with `value`, "
+        "countries whose position in this category reads that value."
+    ),
 ]
 ValueQuery = Annotated[
     PositionValue | None,
-    Query(description="...reads this value (`unknown` finds countries nobody reported)."),
+    Query(
+        description="Keep countries reading this value in at least one category; with "
+        "`category`, in that category (`unknown` finds countries nobody reported)."
+    ),
+]
+ReportedQuery = Annotated[
+    bool | None,
+    Query(
+        description="`true`: only countries with at least one reported value; "
+        "`false`: only countries nobody reported."
+    ),
+]
+SearchQuery = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        pattern=NO_NUL,
+        description="Case-insensitive search: part of the name, or an exact alpha-2/alpha-3.",
+        examples=["serb"],
+    ),
 ]
 
 
-COUNTRY_COLUMNS = ["code", "alpha3", "numeric", "name", "official_name"]
-ASSESSMENT_COLUMNS = [
-    "id",
-    "country_code",
-    "category",
-    "value",
-    "source_id",
-    "reported_via_id",
-    "as_of",
-    "evidence",
-    "note",
-]
+COUNTRY_COLUMNS = COUNTRIES.header
+ASSESSMENT_COLUMNS = ASSESSMENTS.header
 
 
-def _responses(
-    *formats: Format, not_found: str | None = None, csv_header: Sequence[str] = ()
-) -> dict[int | str, Any]:
-    """OpenAPI: the alternative media types of a 200, and the errors an operation can give."""
-    content: dict[str, Any] = {}
-    if Format.csv in formats:
-        content["text/csv"] = {
-            "schema": {"type": "string"},
-            "example": ",".join(csv_header) + "\r\n",
-        }
-    if Format.ndjson in formats:
-        content["application/x-ndjson"] = {"schema": {"type": "string"}}
+def _responses(*, not_found: str | None = None, negotiated: bool = False) -> dict[int | str, Any]:
+    """OpenAPI: the errors an operation can give. Its 200 documents JSON only: the CSV and
+    NDJSON renderings are operations of their own (app.assessments.export_router)."""
     responses: dict[int | str, Any] = {}
-    if content:
-        responses[200] = {"content": content, "description": "The page, in the negotiated format."}
-        responses[406] = {"model": Problem, "description": "Requested format not offered."}
+    if negotiated:
+        responses[406] = {
+            "model": Problem,
+            "description": "`Accept` (or `format=`) names no representation served here.",
+        }
     if not_found:
         responses[404] = {"model": Problem, "description": not_found}
     return responses
@@ -157,11 +163,9 @@ def _country_positions(
     )
 
 
-def _position_filter(
+def filter_from_query(
     category: CategoryKey | None, value: PositionValue | None, reported: bool | None = None
 ) -> service.PositionFilter:
-    if (category is None) != (value is None):
-        raise InvalidInput("`category` and `value` must be given together.")
     return service.PositionFilter(category=category, value=value, reported=reported)
 
 
@@ -170,12 +174,7 @@ def _position_filter(
     response_model=CountryPositionsPage,
     tags=["positions"],
     summary="Get the whole chart",
-    responses=_responses(
-        Format.csv,
-        Format.ndjson,
-        not_found="Unknown source or group.",
-        csv_header=POSITION_COLUMNS,
-    ),
+    responses=_responses(not_found="Unknown source or group.", negotiated=True),
 )
 async def list_positions(
     request: Request,
@@ -184,28 +183,39 @@ async def list_positions(
     source: SourceQuery = None,
     category: CategoryQuery = None,
     value: ValueQuery = None,
-    reported: Annotated[
-        bool | None,
-        Query(
-            description="`true`: only countries with at least one reported value; "
-            "`false`: only countries nobody reported."
-        ),
-    ] = None,
+    reported: ReportedQuery = None,
     group: GroupQuery = None,
     format: FormatQuery = None,
 ) -> Response:
     """One row per country, ordered by name, with its four positions and their provenance.
 
-    Same rule and parameters as `GET /countries/{code}/positions`, plus filters. JSON is
-    paginated (`limit` defaults to 50); `format=csv` (or `Accept: text/csv`) gives one
-    column per category, and `application/x-ndjson` one country per line; both return
-    every matching country unless `limit` is given. `Link` and `X-Total-Count` headers
-    describe the pagination. `group` keeps the group's members on `as_of` (or today):
+    Same rule and parameters as `GET /countries/{code}/positions`, plus filters. Paginated
+    (`limit` defaults to 50); `Link` and `X-Total-Count` headers describe the pagination.
+    `category` alone keeps countries with a reported value in that category, `value` alone
+    countries reading it in at least one category, both together countries whose position
+    in `category` reads `value`. `group` keeps the group's members on `as_of` (or today):
     `group=nato&as_of=2023-03-02` is the chart's NATO, without Finland and Sweden.
+
+    For curl and browsers this URL also negotiates: `format=csv` or `format=ndjson` (or the
+    matching `Accept`) answers what `exportPositionsCsv` and `exportPositionsNdjson` do.
+    Typed clients call those operations instead.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
-    limit = page.limit_for(export=fmt is not Format.json)
-    position_filter = _position_filter(category, value, reported)
+    return await positions_response(
+        request, page, fmt, as_of, source, filter_from_query(category, value, reported), group
+    )
+
+
+async def positions_response(
+    request: Request,
+    page: Pagination,
+    fmt: Format,
+    as_of: date | None,
+    source: str | None,
+    position_filter: service.PositionFilter,
+    group: str | None = None,
+) -> Response:
+    """`/positions` in any format: JSON pages, CSV and NDJSON everything unless `limit`."""
     chart = await _chart(request, as_of, source, group)
     return chart_response(
         request,
@@ -214,7 +224,7 @@ async def list_positions(
         as_of=as_of,
         source=source,
         position_filter=position_filter,
-        limit=limit,
+        limit=page.limit_for(export=fmt is not Format.json),
         offset=page.offset,
     )
 
@@ -235,26 +245,44 @@ async def _chart(
     return chart
 
 
+STATS_COLUMNS = STATS.header
+
+
 @router.get(
     "/stats",
     response_model=PositionStats,
     tags=["positions"],
     summary="Count countries per value",
-    responses=_responses(not_found="Unknown source or group."),
+    responses=_responses(not_found="Unknown source or group.", negotiated=True),
 )
 async def get_stats(
     request: Request,
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
     group: GroupQuery = None,
-) -> PositionStats:
+    format: FormatQuery = None,
+) -> Response:
     """For each category, how many countries read `yes`, `no`, `decreasing` and `unknown`.
 
     The four counts of a category add up to `countries`: the number of countries in the
     catalogue or, with `group`, of the group's members on `as_of` (or today).
+
+    For curl and browsers this URL also negotiates: `format=csv` (or `Accept: text/csv`)
+    answers what `exportStatsCsv` does.
     """
+    fmt = negotiate(request, format, [Format.json, Format.csv])
+    return await stats_response(request, fmt, as_of, source, group)
+
+
+async def stats_response(
+    request: Request,
+    fmt: Format,
+    as_of: date | None,
+    source: str | None,
+    group: str | None = None,
+) -> Response:
     chart = await _chart(request, as_of, source, group)
-    return PositionStats(
+    stats = PositionStats(
         as_of=as_of,
         source=source,
         group=group,
@@ -269,6 +297,14 @@ async def get_stats(
             for i, key in enumerate(CategoryKey)
         ],
     )
+    if fmt is Format.csv:
+        rows = (
+            [c.category.value, *(getattr(c.counts, v.value) for v in PositionValue)]
+            for c in stats.categories
+        )
+        headers = describedby(request, {}, STATS.metadata_url())
+        return stream_csv(STATS_COLUMNS, rows, filename="stats.csv", headers=headers)
+    return Response(stats.model_dump_json().encode(), media_type="application/json")
 
 
 @router.get(
@@ -276,42 +312,47 @@ async def get_stats(
     response_model=CountryPage,
     tags=["countries"],
     summary="List countries",
-    responses=_responses(
-        Format.csv, not_found="Unknown source or group.", csv_header=COUNTRY_COLUMNS
-    ),
+    responses=_responses(not_found="Unknown source or group.", negotiated=True),
 )
 def list_countries(
     request: Request,
-    response: Response,
     session: SessionDep,
     page: PaginationDep,
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=100,
-            pattern=NO_NUL,
-            description="Case-insensitive search: part of the name, or an exact alpha-2/alpha-3.",
-            examples=["serb"],
-        ),
-    ] = None,
+    q: SearchQuery = None,
     category: CategoryQuery = None,
     value: ValueQuery = None,
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
     group: GroupQuery = None,
     format: FormatQuery = None,
-) -> Any:
+) -> Response:
     """The catalogue, ordered by name, paginated by `limit` (default 50) and `offset`.
 
-    `category` and `value` go together and filter on the derived position (see
-    `GET /countries/{code}/positions` for the rule); `as_of` and `source` shape that
+    `category` and `value` filter on the derived position as they do on `GET /positions`
+    (see `GET /countries/{code}/positions` for the rule); `as_of` and `source` shape that
     position as they do there. `group` keeps the group's members on `as_of` (or today).
-    `format=csv` or `Accept: text/csv` gives CSV of every matching country unless `limit`
-    is given.
+
+    For curl and browsers this URL also negotiates: `format=csv` (or `Accept: text/csv`)
+    answers what `exportCountriesCsv` does. Typed clients call that operation instead.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv])
+    position_filter = filter_from_query(category, value)
+    return countries_response(request, session, page, fmt, q, as_of, source, position_filter, group)
+
+
+def countries_response(
+    request: Request,
+    session: Session,
+    page: Pagination,
+    fmt: Format,
+    q: str | None,
+    as_of: date | None,
+    source: str | None,
+    position_filter: service.PositionFilter,
+    group: str | None = None,
+) -> Response:
+    """`/countries` in either format: JSON pages, CSV every match unless `limit`."""
     limit = page.limit_for(export=fmt is not Format.json)
-    position_filter = _position_filter(category, value)
     if source is not None:
         sources_service.get_source(session, source_id=source)  # a typo is a 404, not ignored
     members = None
@@ -338,16 +379,18 @@ def list_countries(
     if fmt is Format.csv:
         return stream_csv(
             COUNTRY_COLUMNS,
-            ([c.code, c.alpha3, c.numeric, c.name, c.official_name] for c in countries),
+            (country_row(c) for c in countries),
             filename="countries.csv",
-            headers=headers,
+            headers=describedby(request, headers, COUNTRIES.metadata_url()),
         )
-    response.headers.update(headers)
-    return CountryPage(
+    page_body = CountryPage(
         items=[CountryRead.model_validate(c) for c in countries],
         total=total,
         limit=limit or 0,
         offset=page.offset,
+    )
+    return Response(
+        page_body.model_dump_json().encode(), media_type="application/json", headers=headers
     )
 
 
@@ -388,9 +431,7 @@ async def list_country_positions(
     response_model=AssessmentPage,
     tags=["assessments"],
     summary="List a country's assessments",
-    responses=_responses(
-        Format.csv, Format.ndjson, not_found="Unknown country.", csv_header=ASSESSMENT_COLUMNS
-    ),
+    responses=_responses(not_found="Unknown country.", negotiated=True),
 )
 def list_country_assessments(
     request: Request,
@@ -400,15 +441,17 @@ def list_country_assessments(
     page: PaginationDep,
     format: FormatQuery = None,
 ) -> Any:
-    """Every assessment recorded for the country, newest `as_of` first.
+    """Every assessment recorded for the country, newest `as_of` first, paginated
+    (`limit` defaults to 50).
 
-    JSON is paginated (`limit` defaults to 50); CSV and NDJSON return every assessment
-    unless `limit` is given, streamed as they are read (any size, in bounded memory).
+    For curl and browsers this URL also negotiates: `format=csv` or `format=ndjson` (or the
+    matching `Accept`) answers what `exportCountryAssessmentsCsv` and
+    `exportCountryAssessmentsNdjson` do. Typed clients call those operations instead.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
     limit = page.limit_for(export=fmt is not Format.json)
     if fmt is not Format.json:
-        return _export_country_assessments(request, code, fmt, limit, page.offset)
+        return export_country_assessments(request, code, fmt, limit, page.offset)
     country = countries_service.get_country(session, code=code)
     rows, total = service.list_country_assessments(
         session, country_code=country.code, limit=limit, offset=page.offset
@@ -419,7 +462,7 @@ def list_country_assessments(
     return AssessmentPage(items=items, total=total, limit=limit or 0, offset=page.offset)
 
 
-def _export_country_assessments(
+def export_country_assessments(
     request: Request, code: str, fmt: Format, limit: int | None, offset: int
 ) -> Response:
     """The CSV or NDJSON export, streamed from a server-side cursor (app.http.exports) in a
@@ -445,7 +488,10 @@ def _export_country_assessments(
                 round_trip_seconds=seconds,
             )
             disposition = f'inline; filename="assessments-{country.code}.csv"'
-            headers = {"Content-Disposition": disposition, **headers}
+            metadata = ASSESSMENTS.metadata_url(code=country.code)
+            headers = describedby(
+                request, {"Content-Disposition": disposition, **headers}, metadata
+            )
             media_type = CSV_MEDIA_TYPE
         else:
             render = ndjson_lines(service.EXPORT_FIELDS)

@@ -23,8 +23,13 @@ CHUNK = 500
 
 @dataclass(frozen=True)
 class PositionFilter:
-    """Keep countries whose position in `category` is `value`, and/or that have at least one
-    (`reported=True`) or no (`reported=False`) reported value."""
+    """Which countries a list keeps, by their derived positions (one per category):
+
+    - `category` and `value`: the position in `category` reads `value`;
+    - `category` alone: the position in `category` is reported (not `unknown`);
+    - `value` alone: at least one category reads `value`;
+    - `reported`: at least one (`True`) or no (`False`) category is reported.
+    """
 
     category: CategoryKey | None = None
     value: PositionValue | None = None
@@ -32,18 +37,21 @@ class PositionFilter:
 
     @property
     def active(self) -> bool:
-        return self.category is not None or self.reported is not None
+        return not (self.category is None and self.value is None and self.reported is None)
 
     def matches(self, positions: Sequence[Position]) -> bool:
         return self.matches_values([p.value for p in positions])
 
     def matches_values(self, values: Sequence[PositionValue]) -> bool:
         """`values`: one per category, in chart order."""
-        if (
-            self.category is not None
-            and self.value is not None
-            and values[list(CategoryKey).index(self.category)] != self.value
-        ):
+        if self.category is not None:
+            held = values[list(CategoryKey).index(self.category)]
+            if self.value is None:
+                if held is PositionValue.unknown:
+                    return False
+            elif held != self.value:
+                return False
+        elif self.value is not None and self.value not in values:
             return False
         if self.reported is not None:
             has_value = any(v != PositionValue.unknown for v in values)

@@ -12,6 +12,7 @@ from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.errors import NotAcceptable
+from app.http.links import public_link
 
 
 class Format(StrEnum):
@@ -29,15 +30,16 @@ MEDIA_TYPES: dict[Format, str] = {
 }
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8; header=present"
+CSVW_MEDIA_TYPE = "application/csvm+json"
 
 FormatQuery = Annotated[
     str | None,
     Query(
         alias="format",
         max_length=20,
-        description="Representation: `json`, `csv` or `ndjson` where offered. Overrides "
-        "`Accept`; an unsupported one is 406.",
-        examples=["csv"],
+        # Not in the contract: each operation documents one media type and the exports are
+        # operations of their own. Kept for curl and browsers; the descriptions say so.
+        include_in_schema=False,
     ),
 ]
 
@@ -91,6 +93,15 @@ def negotiate(request: Request, requested: str | None, offered: Sequence[Format]
                 return fmt
     types = ", ".join(MEDIA_TYPES[f] for f in offered)
     raise NotAcceptable(f"None of the accepted media types is offered; this serves {types}.")
+
+
+def describedby(request: Request, headers: dict[str, str], metadata_path: str) -> dict[str, str]:
+    """`headers` with a `Link` to the CSV's CSVW metadata document (W3C CSV on the Web,
+    §5.2) added to any pagination links: the same for every request of the export, so the
+    response cache and ETags see one stable header."""
+    link = f'<{public_link(request, metadata_path)}>; rel="describedby"; type="{CSVW_MEDIA_TYPE}"'
+    existing = headers.get("Link")
+    return {**headers, "Link": f"{existing}, {link}" if existing else link}
 
 
 def stream_csv(

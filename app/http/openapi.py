@@ -19,8 +19,9 @@ def _rekey_problem_content(schema: dict[str, Any]) -> None:
                 if not str(status).startswith(("4", "5")):
                     continue
                 content = response.get("content", {})
-                if "application/json" in content:
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                for media in [m for m in content if m != PROBLEM_MEDIA_TYPE]:
+                    # JSON by default, or the route's own media type (the CSV exports').
+                    content[PROBLEM_MEDIA_TYPE] = content.pop(media)
                 if str(status) == "422":
                     # FastAPI's default 422 model is not what we serve: we serve a Problem.
                     operation["responses"][status] = INVALID
@@ -51,8 +52,9 @@ RATE_LIMITED = {
     },
 }
 NO_DATABASE = {"/healthz"}
+NO_DATABASE_KEY = "x-no-database"
+NO_DATABASE_OPERATION = {NO_DATABASE_KEY: True}
 PROBES = {"/healthz", "/readyz"}
-FORMATS = {"application/json": "json", "text/csv": "csv", "application/x-ndjson": "ndjson"}
 
 HEADERS: dict[str, Any] = {
     "ETag": {
@@ -117,7 +119,8 @@ def _document_operations(schema: dict[str, Any]) -> None:
     for path, path_item in schema.get("paths", {}).items():
         for method, operation in path_item.items():
             responses = operation["responses"]
-            if path not in NO_DATABASE:
+            # `openapi_extra=NO_DATABASE_OPERATION` (kept in the document): never a 503.
+            if path not in NO_DATABASE and not operation.get(NO_DATABASE_KEY):
                 responses.setdefault("503", UNAVAILABLE)
                 responses["503"] = {
                     **responses["503"],
@@ -138,7 +141,6 @@ def _document_operations(schema: dict[str, Any]) -> None:
             if method in ("patch", "delete"):
                 operation.setdefault("parameters", []).append(IF_MATCH)
             _document_success_headers(method, operation)
-            _enumerate_formats(operation)
 
 
 def _document_success_headers(method: str, operation: dict[str, Any]) -> None:
@@ -153,13 +155,73 @@ def _document_success_headers(method: str, operation: dict[str, Any]) -> None:
         responses["201"]["headers"] = {"ETag": _ref("ETag"), "Location": _ref("Location")}
 
 
-def _enumerate_formats(operation: dict[str, Any]) -> None:
-    """`format` takes exactly the representations the 200 lists (anything else is a 406)."""
-    content = operation["responses"].get("200", {}).get("content", {})
-    offered = [FORMATS[media] for media in content if media in FORMATS]
-    for parameter in operation.get("parameters", []):
-        if parameter["name"] == "format" and parameter["in"] == "query":
-            parameter["schema"] = {"anyOf": [{"type": "string", "enum": offered}, {"type": "null"}]}
+def _plain_parameters(schema: dict[str, Any]) -> None:
+    """Declare each parameter as generators read it: an optional one is its type, without a
+    `null` branch (omitting it is how a client says "none"; `?as_of=null` is a 422), and a
+    `$ref` stands alone (generators drop a `$ref` that has keywords beside it)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                declared = parameter.get("schema", {})
+                branches = [b for b in declared.get("anyOf", [declared]) if b != {"type": "null"}]
+                if len(branches) != 1:
+                    continue
+                (plain,) = branches
+                if "$ref" in plain:
+                    parameter["schema"] = {"$ref": plain["$ref"]}
+                    continue
+                extra = {k: v for k, v in declared.items() if k in ("examples", "default")}
+                parameter["schema"] = {**plain, **extra}
+
+
+def _screaming_snake(name: str) -> str:
+    return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(name)).upper()
+
+
+def _name_enum_members(schema: dict[str, Any]) -> None:
+    """`x-enum-varnames` for every enum, so that no two members get the same name in a
+    language that puts them in one namespace (Go's package constants saw `YES` twice, from
+    AssessedValue and PositionValue). Members are named after their value (`YES`); an enum
+    sharing a value with another has all its members prefixed (`POSITION_VALUE_YES`)."""
+    enums = {
+        name: [str(value) for value in component["enum"]]
+        for name, component in schema.get("components", {}).get("schemas", {}).items()
+        if "enum" in component
+    }
+    for name, values in enums.items():
+        others = {v for other, vs in enums.items() if other != name for v in vs}
+        prefix = f"{_screaming_snake(name)}_" if others & set(values) else ""
+        names = [f"{prefix}{value.upper()}" for value in values]
+        schema["components"]["schemas"][name]["x-enum-varnames"] = names
+
+
+TAGS = [
+    {"name": "positions", "description": "Derived positions: per country, the chart, counts."},
+    {"name": "countries", "description": "The catalogue of European governments we list."},
+    {"name": "assessments", "description": "What each source asserts, with its history."},
+    {"name": "exports", "description": "CSV and NDJSON renderings of the lists, as text."},
+    {"name": "categories", "description": "The four assistance categories of the chart."},
+    {"name": "sources", "description": "Where values come from, and how far to trust them."},
+    {"name": "groups", "description": "Alliances and unions (EU, NATO): members over time."},
+    {"name": "changes", "description": "Every write, in order: the change log."},
+    {"name": "health", "description": "Liveness and readiness probes for orchestrators."},
+]
+SERVERS = [{"url": "/", "description": "The server this document is served from."}]
+CONTACT = {"name": "country-positions maintainers"}
+
+
+def _describe_document(schema: dict[str, Any]) -> None:
+    """What linters (Spectral `spectral:oas`, Redocly `recommended`) ask of the document."""
+    schema["servers"] = SERVERS
+    schema["info"]["contact"] = CONTACT
+    used = {tag for item in schema["paths"].values() for op in item.values() for tag in op["tags"]}
+    undescribed = used - {tag["name"] for tag in TAGS}
+    if undescribed:
+        raise RuntimeError(f"describe these tags in app.http.openapi.TAGS: {undescribed}")
+    schema["tags"] = [tag for tag in TAGS if tag["name"] in used]
+    for path in PROBES:
+        for operation in schema["paths"].get(path, {}).values():
+            operation["security"] = []
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -174,6 +236,9 @@ def install_openapi(app: FastAPI) -> None:
             )
             _rekey_problem_content(schema)
             _document_operations(schema)
+            _plain_parameters(schema)
+            _name_enum_members(schema)
+            _describe_document(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

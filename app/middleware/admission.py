@@ -34,8 +34,9 @@ from app.problems import problem_response
 logger = logging.getLogger("app.middleware.admission")
 
 OVERLOADED = "/problems/overloaded"
+SHED_REPORT_INTERVAL = 10.0  # seconds between two "shedding load" log lines, at most
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/", "/docs", "/redoc", "/openapi.json"})
-EXEMPT_PREFIXES = ("/static/",)
+EXEMPT_PREFIXES = ("/static/", "/docs/assets/")
 
 
 class Gate:
@@ -97,14 +98,18 @@ class AdmissionMiddleware:
         max_queue: int,
         deadline: float,
         exempt: Callable[[Scope], Awaitable[bool]] | None = None,
+        gate: Gate | None = None,
     ) -> None:
         """`exempt`: requests answered from memory (app.assessments.fast_lane), which need
-        no slot: under a burst, slots are for work that waits on the database."""
+        no slot: under a burst, slots are for work that waits on the database. `gate`: one
+        made beforehand (so /metrics can read it), with the same limits."""
         self.app = app
         self.exempt = exempt
-        self.gate = Gate(limit=max_concurrency, queue=max_queue)
+        self.gate = gate or Gate(limit=max_concurrency, queue=max_queue)
         self.deadline = deadline
         self.retry_after = str(max(1, math.ceil(deadline / 5)))
+        self._reported_shed = 0
+        self._reported_at = -math.inf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -119,6 +124,7 @@ class AdmissionMiddleware:
         arrived = time.monotonic()
         if not await self.gate.acquire(self.deadline / 2):
             self.gate.shed += 1
+            self._report_shedding()
             await self._overloaded(scope, receive, send, "Too many requests are in progress.")
             return
         started = False
@@ -146,6 +152,20 @@ class AdmissionMiddleware:
         logger.warning("request to %s not answered within %.1f s: 503", path, self.deadline)
         await self._overloaded(
             scope, receive, send, f"The request could not be answered within {self.deadline:g} s."
+        )
+
+    def _report_shedding(self) -> None:
+        """One log line when shedding starts, then at most one every SHED_REPORT_INTERVAL:
+        each 503 is in its request's line already, and a burst must not flood the log."""
+        now = time.monotonic()
+        if now - self._reported_at < SHED_REPORT_INTERVAL:
+            return
+        shed = self.gate.shed - self._reported_shed
+        self._reported_shed, self._reported_at = self.gate.shed, now
+        logger.warning(
+            "shedding load: %d request(s) answered 503 overloaded since the last report",
+            shed,
+            extra={"event": "overload_shedding", "shed": shed, "waiting": self.gate.waiting},
         )
 
     async def _overloaded(self, scope: Scope, receive: Receive, send: Send, detail: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.middleware.security_headers import NO_STORE, NOSNIFF
+from app.observability.request_ids import record_of
 from app.problems import PROBLEM_MEDIA_TYPE
 
 INVALID_HOST = "/problems/invalid-host"
@@ -66,25 +67,25 @@ class HostCheckMiddleware:
 
 async def _refuse(scope: Scope, send: Send) -> None:
     # The detail does not echo the Host: it is attacker-chosen text.
-    body = json.dumps(
-        {
-            "type": INVALID_HOST,
-            "title": "Invalid Host",
-            "status": 400,
-            "detail": "This server does not serve the host named in the request's Host header.",
-            "instance": scope["path"],
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [
-                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-                NOSNIFF,
-                NO_STORE,
-            ],
-        }
-    )
+    document = {
+        "type": INVALID_HOST,
+        "title": "Invalid Host",
+        "status": 400,
+        "detail": "This server does not serve the host named in the request's Host header.",
+        "instance": scope["path"],
+    }
+    record = record_of(scope)
+    if record is not None:
+        document["request_id"] = record.request_id
+        record.problem = INVALID_HOST
+    body = json.dumps(document).encode()
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        NOSNIFF,
+        NO_STORE,
+    ]
+    if record is not None:
+        headers.append((b"x-request-id", record.request_id.encode()))
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -5,6 +5,7 @@ seed run), the code (version and static assets), and what selects the representa
 (path, query, Accept).
 So it changes when, and only when, the data behind it (or the code rendering it) changes,
 and a matching If-None-Match is answered here without running the endpoint at all.
+Vary (`Accept` among others) is app.middleware.vary's, on every response alike.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
+from app.docs_ui.assets import ASSETS_URL
 
 NO_STORE_PATHS = frozenset({"/healthz", "/readyz"})
 # Served bytes that do not depend on the data: their ETag follows the code version only.
 STATIC_PATHS = frozenset({"/", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
-STATIC_PREFIXES = ("/static/",)
+STATIC_PREFIXES = ("/static/", f"{ASSETS_URL}/")
+# Files whose path names their version (the vendored docs UIs): cached for a year, never
+# revalidated; a new version is a new URL.
+IMMUTABLE_PREFIXES = (f"{ASSETS_URL}/",)
+IMMUTABLE_MAX_AGE = 365 * 24 * 3600
 
 
 class RevisionSource(Protocol):
@@ -48,12 +54,15 @@ async def vouched_for(scope: Scope, tracker: VouchedRevision) -> int | None:
     return revision
 
 
-def static_fingerprint(folder: Path) -> str:
-    """A digest of every static file, so the page's ETag changes whenever an asset does."""
+def static_fingerprint(*sources: Path) -> str:
+    """A digest of every static file (each source: a folder, or one file), so the pages'
+    ETags change whenever an asset does."""
     digest = hashlib.blake2b(__version__.encode(), digest_size=12)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode())
-        digest.update(path.read_bytes())
+    for source in sources:
+        files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
+        for path in files:
+            digest.update(path.relative_to(source.parent).as_posix().encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -107,7 +116,9 @@ class ConditionalGetMiddleware:
         self.private = private
         # Without a replica the tracker's revision, when it vouches, saves a database read.
         self.tracker = tracker
-        self.cache_control = f"{'private' if private else 'public'}, max-age={max_age}"
+        visibility = "private" if private else "public"
+        self.cache_control = f"{visibility}, max-age={max_age}"
+        self.immutable_cache_control = f"{visibility}, max-age={IMMUTABLE_MAX_AGE}, immutable"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -132,6 +143,11 @@ class ConditionalGetMiddleware:
             if revision is not None:
                 etag = _etag(revision, scope, headers.get("accept", ""), self.fingerprint)
                 scope.setdefault("state", {})["cp.revision"] = revision
+        cache_control = (
+            self.immutable_cache_control
+            if path.startswith(IMMUTABLE_PREFIXES)
+            else self.cache_control
+        )
         if_none_match = headers.get("if-none-match", "")
         early = etag is not None and not self.private and if_none_match
         if early and matches_etag(if_none_match, etag or "", star=False):
@@ -141,17 +157,24 @@ class ConditionalGetMiddleware:
                     "status": 304,
                     "headers": [
                         (b"etag", (etag or "").encode()),
-                        (b"cache-control", self.cache_control.encode()),
-                        (b"vary", b"Accept, Accept-Encoding"),
+                        (b"cache-control", cache_control.encode()),
                     ],
                 }
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        await self.app(scope, receive, self._wrap(send, etag, static, is_head, if_none_match))
+        await self.app(
+            scope, receive, self._wrap(send, etag, static, is_head, if_none_match, cache_control)
+        )
 
     def _wrap(
-        self, send: Send, etag: str | None, static: bool, is_head: bool, if_none_match: str
+        self,
+        send: Send,
+        etag: str | None,
+        static: bool,
+        is_head: bool,
+        if_none_match: str,
+        cache_control: str,
     ) -> Callable[[Message], Awaitable[None]]:
         """Add caching headers. An endpoint's own ETag (a single resource's version, which
         `If-Match` needs) is kept; static files get ours. A 200 whose tag matches
@@ -162,14 +185,13 @@ class ConditionalGetMiddleware:
             nonlocal drop_body
             if message["type"] == "http.response.start":
                 response_headers = MutableHeaders(scope=message)
-                response_headers.add_vary_header("Accept")
                 status = message["status"]
                 if status in (200, 304) and (etag is not None or "etag" in response_headers):
                     if etag is not None and (static or "etag" not in response_headers):
                         response_headers["ETag"] = etag
                     if static and "last-modified" in response_headers:
                         del response_headers["last-modified"]
-                    response_headers["Cache-Control"] = self.cache_control
+                    response_headers["Cache-Control"] = cache_control
                     tag = response_headers["etag"]
                     if status == 200 and if_none_match and matches_etag(if_none_match, tag):
                         message = not_modified(message)

@@ -11,12 +11,14 @@ cannot exhaust memory.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.middleware.http_cache import NO_STORE_PATHS, matches_etag, vouched_for
+from app.observability.request_ids import record_of
 from app.revisions.trackers import RevisionTracker
 
 REVISION_STATE = "cp.revision"
@@ -46,7 +48,15 @@ class Entry:
 class BoundedCache:
     """LRU over (key -> entry) for one revision at a time, bounded by count and bytes."""
 
-    def __init__(self, *, max_entries: int, max_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        max_entries: int,
+        max_bytes: int,
+        on_evict: Callable[[str, int], None] | None = None,
+    ) -> None:
+        """`on_evict(reason, count)`: told of entries dropped, `lru` or `revision` (metrics)."""
+        self.on_evict = on_evict
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         # One entry may take an eighth of the cache: a big export (many MB, streamed) is
@@ -61,6 +71,8 @@ class BoundedCache:
 
     def _switch(self, revision: int) -> None:
         if revision != self.revision:
+            if self._entries and self.on_evict is not None:
+                self.on_evict("revision", len(self._entries))
             self._entries.clear()
             self.bytes = 0
             self.revision = revision
@@ -84,6 +96,8 @@ class BoundedCache:
         while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
             self.bytes -= evicted.size
+            if self.on_evict is not None:
+                self.on_evict("lru", 1)
 
 
 def _key(scope: Scope, headers: Headers) -> Key:
@@ -106,21 +120,31 @@ class ResponseCacheMiddleware:
         self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # What the request's log line and metrics say of the cache: hit, miss or bypass.
+        record = record_of(scope)
         if (
             not self.enabled
-            or scope["type"] != "http"
             or scope["method"] not in ("GET", "HEAD")
             or scope["path"] in NO_STORE_PATHS
         ):
+            if record is not None:
+                record.cache = "bypass"
             await self.app(scope, receive, send)
             return
         revision = await vouched_for(scope, self.tracker)
         if revision is None:
+            if record is not None:
+                record.cache = "bypass"
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
         key = _key(scope, headers)
         entry = self.cache.get(revision, key)
+        if record is not None:
+            record.cache = "miss" if entry is None else "hit"
         if entry is not None:
             await self._replay(entry, headers, scope["method"] == "HEAD", send)
             return
@@ -131,13 +155,9 @@ class ResponseCacheMiddleware:
 
     async def _replay(self, entry: Entry, headers: Headers, head: bool, send: Send) -> None:
         if matches_etag(headers.get("if-none-match", ""), entry.etag):
+            # Vary is added outside (app.middleware.vary), the same as on the 200.
             kept = [(k, v) for k, v in entry.headers if k in _NOT_MODIFIED_HEADERS]
-            vary = b"Accept, Accept-Encoding"
-            if any(k == b"vary" and b"Origin" in v for k, v in entry.headers):
-                vary += b", Origin"
-            await send(
-                {"type": "http.response.start", "status": 304, "headers": [*kept, (b"vary", vary)]}
-            )
+            await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b""})
             return
         await send(

@@ -65,6 +65,25 @@ class RevisionTracker(Protocol):
     async def current(self) -> int | None: ...
     def observe(self, revision: int) -> None: ...
 
+    @property
+    def known(self) -> int | None:
+        """The latest revision seen, vouched for or not (None: none yet); for /metrics."""
+        ...
+
+    @property
+    def listening(self) -> bool | None:
+        """Whether the listener is connected (None: this tracker has none); for /metrics."""
+        ...
+
+
+def _switched(previous: int | None, revision: int) -> None:
+    logger.info(
+        "dataset revision %s -> %s",
+        previous,
+        revision,
+        extra={"event": "revision_switch", "from_revision": previous, "revision": revision},
+    )
+
 
 class NoTracker:
     """Never vouches for a revision: every request takes the fresh path."""
@@ -77,6 +96,9 @@ class NoTracker:
 
     def observe(self, revision: int) -> None: ...
 
+    known = None
+    listening = None
+
 
 class SqliteRevisionTracker:
     def __init__(self, path: str, read_revision: Callable[[], int]) -> None:
@@ -84,7 +106,14 @@ class SqliteRevisionTracker:
         self._read = read_revision
         self._signature: tuple[int, ...] | None = None
         self._revision = 0
+        self._read_once = False
         self._pending: asyncio.Task[int] | None = None
+
+    @property
+    def known(self) -> int | None:
+        return self._revision if self._read_once else None
+
+    listening = None
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -119,7 +148,10 @@ class SqliteRevisionTracker:
     async def _refresh(self, signature: tuple[int, ...]) -> int:
         # Stat first, then read: a commit in between only causes one more read later.
         revision = await run_in_threadpool(self._read)
+        if revision != self._revision or not self._read_once:
+            _switched(self._revision if self._read_once else None, revision)
         self._revision = revision
+        self._read_once = True
         self._signature = signature
         return revision
 
@@ -154,9 +186,20 @@ class PostgresRevisionTracker:
     async def current(self) -> int | None:
         return self._revision if self._healthy else None
 
+    @property
+    def known(self) -> int | None:
+        return self._revision if self._ready.is_set() else None
+
+    @property
+    def listening(self) -> bool:
+        return self._healthy
+
     def observe(self, revision: int) -> None:
         with self._lock:
-            self._revision = max(self._revision, revision)
+            previous = self._revision
+            self._revision = max(previous, revision)
+        if self._revision != previous:
+            _switched(previous, self._revision)
 
     def _listen(self) -> None:
         failures = 0
@@ -169,7 +212,10 @@ class PostgresRevisionTracker:
                     self._healthy = True
                     self._ready.set()
                     if failures:
-                        logger.info("revision listener is back: the cache is trusted again")
+                        logger.info(
+                            "revision listener is back: the cache is trusted again",
+                            extra={"event": "listener_back"},
+                        )
                     failures = 0
                     while not self._stopping.is_set():
                         # Notifications that arrive during the heartbeat wait in psycopg's
@@ -184,6 +230,7 @@ class PostgresRevisionTracker:
                         "revision listener lost its connection (%s): the cache is not "
                         "trusted until it is back",
                         exc.__class__.__name__,
+                        extra={"event": "listener_lost"},
                     )
                 failures += 1
             finally:

@@ -7,6 +7,10 @@ factory, `app.main:create_served_app`, once per worker process, and neither trus
 
 from __future__ import annotations
 
+import os
+import shutil
+from typing import Any
+
 from app.serving.limits import ProtocolLimits
 from app.settings import Settings
 
@@ -15,7 +19,37 @@ SERVERS = ("uvicorn", "granian")
 
 
 def serve(settings: Settings, host: str, port: int, workers: int, server: str = "uvicorn") -> None:
-    """Run `server` in the foreground until it is stopped (SIGINT/SIGTERM)."""
+    """Run `server` in the foreground until it is stopped (SIGINT/SIGTERM).
+
+    The server's access log stays off: the app writes one line per request itself
+    (app.observability), in CP_LOG_FORMAT, and so do the server's own loggers. Metrics are
+    kept in files under PROMETHEUS_MULTIPROC_DIR (emptied first, or a new temp directory),
+    set here before any worker starts, so `/metrics` sums every worker's.
+    """
+    from app.observability.logging import logging_config
+
+    owned_dir = None
+    if settings.metrics_enabled:
+        from app.observability.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+        configured = os.environ.get(MULTIPROC_ENV)
+        metrics_dir = prepare_multiprocess_dir()
+        owned_dir = None if configured else metrics_dir
+    try:
+        _run(settings, host, port, workers, server, logging_config(settings))
+    finally:
+        if owned_dir is not None:
+            shutil.rmtree(owned_dir, ignore_errors=True)
+
+
+def _run(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    server: str,
+    log_config: dict[str, Any],
+) -> None:
     limits = ProtocolLimits.from_settings(settings)
     if server == "granian":
         from app.serving import granian_server
@@ -27,7 +61,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, server: str = 
             port=port,
             workers=workers,
             log_level=settings.log_level,
-            access_log=settings.access_log,
+            log_config=log_config,
         )
         return
     if server != "uvicorn":
@@ -41,5 +75,5 @@ def serve(settings: Settings, host: str, port: int, workers: int, server: str = 
         port=port,
         workers=workers,
         log_level=settings.log_level,
-        access_log=settings.access_log,
+        log_config=log_config,
     )

@@ -18,6 +18,8 @@ speaks HTTP/1.1 only, so both servers accept the same requests.
 
 from __future__ import annotations
 
+from typing import Any
+
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
@@ -54,7 +56,7 @@ def run(
     port: int,
     workers: int,
     log_level: str,
-    access_log: bool,
+    log_config: dict[str, Any],
 ) -> None:
     Server(
         app,
@@ -68,5 +70,6 @@ def run(
         backpressure=limits.max_connections,
         http1_settings=http1_settings(limits),
         log_level=_log_level(log_level),
-        log_access=access_log,
+        log_dictconfig=log_config,
+        log_access=False,  # the app logs each request (app.observability)
     ).serve()

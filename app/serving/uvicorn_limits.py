@@ -27,7 +27,7 @@ from typing import Any
 
 from uvicorn import Config, Server
 from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
-from uvicorn.config import STARTUP_FAILURE
+from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 from uvicorn.supervisors import Multiprocess
@@ -215,9 +215,13 @@ def run(
     port: int,
     workers: int,
     log_level: str,
-    access_log: bool,
+    log_config: dict[str, Any] | None = None,
+    access_log: bool = False,
 ) -> None:
-    """What `uvicorn.run` does for one or more workers, with our protocol and limits."""
+    """What `uvicorn.run` does for one or more workers, with our protocol and limits.
+
+    `serve` passes its logging config and leaves uvicorn's access log off (the app logs each
+    request); bench/floor_app.py keeps uvicorn's own logging and access log."""
     config = LimitedConfig(
         app,
         limits=limits,
@@ -226,6 +230,7 @@ def run(
         port=port,
         workers=workers,
         log_level=log_level,
+        log_config=log_config or LOGGING_CONFIG,
         access_log=access_log,
         http=LimitedHttpToolsProtocol,
         ws="none",  # no WebSocket routes; an Upgrade header gets plain HTTP
@@ -234,6 +239,10 @@ def run(
         # asyncio answered it in 0.1 s, for 13 % less throughput (issue 10, measured).
         loop="asyncio",
         timeout_keep_alive=limits.keepalive_timeout,
+        # A worker starting on a busy machine (importing the app, building it) took over
+        # uvicorn's default 5 s to answer its first health check, and was killed and
+        # restarted for good: give it 30 s (a hung worker is replaced that much later).
+        timeout_worker_healthcheck=30,
         # X-Forwarded-For is resolved by the app from CP_TRUSTED_PROXIES, never by the server.
         proxy_headers=False,
     )

@@ -99,15 +99,6 @@ def test_method_not_allowed_lists_every_allowed_method(client: TestClient) -> No
         assert allowed <= listed, (path, listed)
 
 
-def test_format_parameters_are_enumerations() -> None:
-    for path, method, operation in _operations():
-        for parameter in operation.get("parameters", []):
-            if parameter["name"] == "format":
-                schema = parameter["schema"]
-                options = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
-                assert all("enum" in o or "$ref" in o for o in options), f"{method} {path}"
-
-
 def test_patch_bodies_allow_null_only_where_null_clears() -> None:
     schemas = SPEC["components"]["schemas"]
     for model, fields in (
@@ -165,9 +156,10 @@ def test_reads_document_the_401_they_can_answer(seeded_settings: Settings) -> No
 
 def test_csv_examples_show_the_served_header(client: TestClient) -> None:
     for path, served in (
-        ("/countries", "/countries"),
-        ("/countries/{code}/assessments", "/countries/RS/assessments"),
-        ("/positions", "/positions"),
+        ("/exports/countries.csv", "/countries"),
+        ("/exports/countries/{code}/assessments.csv", "/countries/RS/assessments"),
+        ("/exports/positions.csv", "/positions"),
+        ("/exports/stats.csv", "/stats"),
     ):
         example = SPEC["paths"][path]["get"]["responses"]["200"]["content"]["text/csv"]["example"]
         header = next(csv.reader(io.StringIO(client.get(served, params={"format": "csv"}).text)))

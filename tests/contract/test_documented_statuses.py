@@ -118,7 +118,15 @@ READS_NEED_A_KEY_ONLY_WHEN_CONFIGURED = (
 READ_OPERATIONS = (
     "getAssessment",
     "getAssessmentHistory",
+    "exportCountriesCsv",
+    "exportCountryAssessmentsCsv",
+    "exportCountryAssessmentsNdjson",
+    "exportPositionsCsv",
+    "exportPositionsNdjson",
+    "exportStatsCsv",
+    "getAssessmentsCsvMetadata",
     "getCategory",
+    "getCountriesCsvMetadata",
     "getCountry",
     "getSource",
     "getStats",
@@ -129,6 +137,8 @@ READ_OPERATIONS = (
     "listCountryPositions",
     "listPositions",
     "listSources",
+    "getPositionsCsvMetadata",
+    "getStatsCsvMetadata",
 )
 
 RATE_LIMITED_ELSEWHERE = (
@@ -233,6 +243,35 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getCategory", "404"): lambda api: api.up.get("/categories/lethal-aid"),
     ("getCategory", "422"): lambda api: api.up.get("/categories/" + "k" * 65),
     ("getCategory", "503"): _down("GET", "/categories/lethal_aid"),
+    # GET /exports/*.csv-metadata.json (CSVW documents; only the per-country one reads the database)
+    ("getCountriesCsvMetadata", "200"): lambda api: api.up.get(
+        "/exports/countries.csv-metadata.json"
+    ),
+    ("getCountriesCsvMetadata", "422"): lambda api: api.up.get(
+        "/exports/countries.csv-metadata.json", params={"format": "csv"}
+    ),
+    ("getPositionsCsvMetadata", "200"): lambda api: api.up.get(
+        "/exports/positions.csv-metadata.json"
+    ),
+    ("getPositionsCsvMetadata", "422"): lambda api: api.up.get(
+        "/exports/positions.csv-metadata.json", params={"limit": 1}
+    ),
+    ("getStatsCsvMetadata", "200"): lambda api: api.up.get("/exports/stats.csv-metadata.json"),
+    ("getStatsCsvMetadata", "422"): lambda api: api.up.get(
+        "/exports/stats.csv-metadata.json", params={"as_of": "2023-03-02"}
+    ),
+    ("getAssessmentsCsvMetadata", "200"): lambda api: api.up.get(
+        "/exports/countries/RS/assessments.csv-metadata.json"
+    ),
+    ("getAssessmentsCsvMetadata", "404"): lambda api: api.up.get(
+        "/exports/countries/ZZ/assessments.csv-metadata.json"
+    ),
+    ("getAssessmentsCsvMetadata", "422"): lambda api: api.up.get(
+        "/exports/countries/R5/assessments.csv-metadata.json"
+    ),
+    ("getAssessmentsCsvMetadata", "503"): _down(
+        "GET", "/exports/countries/RS/assessments.csv-metadata.json"
+    ),
     # GET /changes
     ("listChanges", "200"): lambda api: api.up.get("/changes", params={"since": 40}),
     ("listChanges", "422"): lambda api: api.up.get("/changes", params={"limit": 0}),
@@ -251,9 +290,7 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getCountry", "404"): lambda api: api.up.get("/countries/ZZ"),
     ("getCountry", "422"): lambda api: api.up.get("/countries/R5"),
     ("getCountry", "503"): _down("GET", "/countries/RS"),
-    ("listCountryAssessments", "200"): lambda api: api.up.get(
-        "/countries/RS/assessments", params={"format": "csv"}
-    ),
+    ("listCountryAssessments", "200"): lambda api: api.up.get("/countries/RS/assessments"),
     ("listCountryAssessments", "404"): lambda api: api.up.get("/countries/ZZ/assessments"),
     ("listCountryAssessments", "406"): lambda api: api.up.get(
         "/countries/RS/assessments", params={"format": "xml"}
@@ -270,12 +307,12 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("listCountryPositions", "503"): _down("GET", "/countries/RS/positions"),
     # Health
     ("healthz", "200"): lambda api: api.down.get("/healthz"),
+    ("healthz", "413"): lambda api: api.down.request("GET", "/healthz", content=b"x" * 2**21),
+    ("readyz", "413"): lambda api: api.up.request("GET", "/readyz", content=b"x" * 2**21),
     ("readyz", "200"): lambda api: api.up.get("/readyz"),
     ("readyz", "503"): lambda api: api.down.get("/readyz"),
     # GET /positions, /stats
-    ("listPositions", "200"): lambda api: api.up.get(
-        "/positions", headers={"Accept": "application/x-ndjson"}
-    ),
+    ("listPositions", "200"): lambda api: api.up.get("/positions", params={"value": "no"}),
     ("listPositions", "404"): lambda api: api.up.get("/positions", params={"source": "nobody"}),
     ("listPositions", "406"): lambda api: api.up.get(
         "/positions", headers={"Accept": "application/xml"}
@@ -287,7 +324,67 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getStats", "200"): lambda api: api.up.get("/stats", params={"source": CHART}),
     ("getStats", "404"): lambda api: api.up.get("/stats", params={"source": "nobody"}),
     ("getStats", "422"): lambda api: api.up.get("/stats", params={"as_of": "yesterday"}),
+    ("getStats", "406"): lambda api: api.up.get("/stats", headers={"Accept": "image/png"}),
     ("getStats", "503"): _down("GET", "/stats"),
+    # GET /exports/...: the CSV and NDJSON renderings
+    ("exportPositionsCsv", "200"): lambda api: api.up.get("/exports/positions.csv"),
+    ("exportPositionsCsv", "404"): lambda api: api.up.get(
+        "/exports/positions.csv", params={"source": "nobody"}
+    ),
+    ("exportPositionsCsv", "422"): lambda api: api.up.get(
+        "/exports/positions.csv", params={"value": "maybe"}
+    ),
+    ("exportPositionsCsv", "503"): _down("GET", "/exports/positions.csv"),
+    ("exportPositionsNdjson", "200"): lambda api: api.up.get(
+        "/exports/positions.ndjson", params={"category": "lethal_aid"}
+    ),
+    ("exportPositionsNdjson", "404"): lambda api: api.up.get(
+        "/exports/positions.ndjson", params={"source": "nobody"}
+    ),
+    ("exportPositionsNdjson", "422"): lambda api: api.up.get(
+        "/exports/positions.ndjson", params={"format": "csv"}
+    ),
+    ("exportPositionsNdjson", "503"): _down("GET", "/exports/positions.ndjson"),
+    ("exportStatsCsv", "200"): lambda api: api.up.get("/exports/stats.csv"),
+    ("exportStatsCsv", "404"): lambda api: api.up.get(
+        "/exports/stats.csv", params={"source": "nobody"}
+    ),
+    ("exportStatsCsv", "422"): lambda api: api.up.get(
+        "/exports/stats.csv", params={"as_of": "2023-02-30"}
+    ),
+    ("exportStatsCsv", "503"): _down("GET", "/exports/stats.csv"),
+    ("exportCountriesCsv", "200"): lambda api: api.up.get(
+        "/exports/countries.csv", params={"q": "serb"}
+    ),
+    ("exportCountriesCsv", "404"): lambda api: api.up.get(
+        "/exports/countries.csv", params={"source": "nobody"}
+    ),
+    ("exportCountriesCsv", "422"): lambda api: api.up.get(
+        "/exports/countries.csv", params={"limit": 0}
+    ),
+    ("exportCountriesCsv", "503"): _down("GET", "/exports/countries.csv"),
+    ("exportCountryAssessmentsCsv", "200"): lambda api: api.up.get(
+        "/exports/countries/RS/assessments.csv"
+    ),
+    ("exportCountryAssessmentsCsv", "404"): lambda api: api.up.get(
+        "/exports/countries/ZZ/assessments.csv"
+    ),
+    ("exportCountryAssessmentsCsv", "422"): lambda api: api.up.get(
+        "/exports/countries/RS/assessments.csv", params={"offset": -1}
+    ),
+    ("exportCountryAssessmentsCsv", "503"): _down("GET", "/exports/countries/RS/assessments.csv"),
+    ("exportCountryAssessmentsNdjson", "200"): lambda api: api.up.get(
+        "/exports/countries/RS/assessments.ndjson"
+    ),
+    ("exportCountryAssessmentsNdjson", "404"): lambda api: api.up.get(
+        "/exports/countries/ZZ/assessments.ndjson"
+    ),
+    ("exportCountryAssessmentsNdjson", "422"): lambda api: api.up.get(
+        "/exports/countries/R5/assessments.ndjson"
+    ),
+    ("exportCountryAssessmentsNdjson", "503"): _down(
+        "GET", "/exports/countries/RS/assessments.ndjson"
+    ),
     # /sources
     ("listSources", "200"): lambda api: api.up.get("/sources"),
     ("listSources", "422"): lambda api: api.up.get("/sources", params={"limit": 10}),

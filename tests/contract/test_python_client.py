@@ -117,6 +117,9 @@ print(
 '''
 
 
+CLIENT_CONFIG = COMMITTED.parent / "clients" / "openapi-python-client.yaml"
+
+
 @dataclass(frozen=True)
 class GeneratedClient:
     """Where the generated package lives, and what the generator printed making it."""
@@ -145,6 +148,8 @@ def python_client(tmp_path_factory: pytest.TempPathFactory) -> GeneratedClient:
             str(site / PACKAGE),
             "--meta",
             "none",
+            "--config",
+            str(CLIENT_CONFIG),
         ],
         env=env,
     )

@@ -88,7 +88,9 @@ def test_following_next_links_walks_the_whole_catalogue(client: TestClient) -> N
 def test_total_count_header_on_exports(client: TestClient) -> None:
     everything = client.get("/positions", params={"format": "csv"})
     assert everything.headers["x-total-count"] == "39"
-    assert "link" not in everything.headers
+    # No page links, only the CSV's metadata document (tests/http/test_csv_types.py).
+    assert 'rel="describedby"' in everything.headers["link"]
+    assert 'rel="first"' not in everything.headers["link"]
     paged = client.get("/positions", params={"format": "ndjson", "limit": 10})
     assert paged.headers["x-total-count"] == "39"
     assert _links(paged)["next"] == (

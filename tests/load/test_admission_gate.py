@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from starlette.types import Receive, Scope, Send
 
 from app.middleware.admission import OVERLOADED, AdmissionMiddleware
@@ -20,7 +21,8 @@ def _slow_app(seconds: float) -> tuple[AdmissionMiddleware, list[int]]:
         running[0] += 1
         running[1] = max(running[1], running[0])
         try:
-            await asyncio.sleep(0 if scope["path"] == "/healthz" else seconds)
+            fast = scope["path"] == "/healthz" or scope["path"].startswith(("/docs/", "/static/"))
+            await asyncio.sleep(0 if fast else seconds)
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"ok"})
         finally:
@@ -72,7 +74,8 @@ def test_an_admitted_request_not_answered_by_the_deadline_gets_the_503() -> None
     assert running[1] == 1
 
 
-def test_probes_are_never_queued() -> None:
+@pytest.mark.parametrize("path", ["/healthz", "/docs/assets/swagger-ui-dist-5/x.js", "/static/a"])
+def test_probes_and_static_assets_are_never_queued(path: str) -> None:
     gate, _ = _slow_app(0.5)
 
     async def scenario() -> list[httpx.Response]:
@@ -80,7 +83,7 @@ def test_probes_are_never_queued() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             busy = [asyncio.ensure_future(client.get("/positions")) for _ in range(5)]
             await asyncio.sleep(0.05)
-            probe = await client.get("/healthz")
+            probe = await client.get(path)
             return [probe, *await asyncio.gather(*busy)]
 
     probe, *_ = asyncio.run(scenario())

@@ -163,7 +163,7 @@ def test_errors_carry_no_store_and_no_etag(client: TestClient) -> None:
         ("/countries/ZZ", 404),
         ("/countries/ZZ/assessments", 404),
         ("/positions?source=no-such-source", 404),
-        ("/positions?category=training", 422),
+        ("/positions?category=morale", 422),
         ("/positions?format=xml", 406),
         ("/no-such-route", 404),
     ):

@@ -18,7 +18,8 @@ from app.vocabulary import KeyScope
 from tests.factories import ARTICLE, CHART, bearer, edited_seeds, load_seed_folder, make_key
 from tests.servers import running_server
 
-HEADERS_THAT_VARY = {"date", "server"}
+# Per request by design: the request id and Server-Timing (app.observability) are not replayed.
+HEADERS_THAT_VARY = {"date", "server", "x-request-id", "server-timing"}
 
 
 def _cache(client: TestClient) -> BoundedCache:

@@ -24,7 +24,11 @@ REPORTED = ["AT", "MT", "RS"]
 
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
 NDJSON_TYPE = "application/x-ndjson"
-POSITIONS_HEADER = "code,alpha3,name,training,lethal_aid,future_capability,future_will,disputed"
+POSITIONS_HEADER = (
+    "code,alpha3,name,training,lethal_aid,future_capability,future_will,"
+    "disputed_training,disputed_lethal_aid,disputed_future_capability,disputed_future_will"
+)
+NOT_DISPUTED = ["false"] * 4
 COUNTRIES_HEADER = "code,alpha3,numeric,name,official_name"
 ASSESSMENTS_HEADER = "id,country_code,category,value,source_id,reported_via_id,as_of,evidence,note"
 ASSESSMENT_COLUMNS = ASSESSMENTS_HEADER.split(",")
@@ -136,9 +140,30 @@ def test_positions_reported_false_keeps_the_unreported(client: TestClient) -> No
     assert all(_values(item) == dict.fromkeys(CATEGORIES, "unknown") for item in body["items"])
 
 
-def test_positions_category_without_value_is_422(client: TestClient) -> None:
-    for params in ({"category": "training"}, {"value": "no"}):
-        assert_problem(client.get("/positions", params=params), 422, "/problems/invalid-input")
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        # Alone, each has a documented meaning: every schema-valid request is answered.
+        ({"category": "training"}, ["AT", "MT", "RS"]),
+        ({"value": "yes"}, ["RS"]),
+        ({"value": "no"}, ["AT", "MT", "RS"]),
+        ({"value": "decreasing"}, []),
+        ({"category": "lethal_aid", "value": "yes"}, ["RS"]),
+        ({"category": "training", "value": "unknown", "reported": "true"}, []),
+    ],
+)
+def test_positions_category_and_value_each_filter_alone(
+    client: TestClient, params: dict[str, str], expected: list[str]
+) -> None:
+    body = client.get("/positions", params=params).json()
+    assert sorted(_codes(body)) == expected
+    assert body["total"] == len(expected)
+
+
+def test_positions_value_unknown_alone_keeps_countries_with_a_gap(client: TestClient) -> None:
+    body = client.get("/positions", params={"value": "unknown", "limit": 100}).json()
+    assert body["total"] == 36
+    assert not set(_codes(body)) & set(REPORTED)
 
 
 def test_positions_unknown_category_or_value_is_422(client: TestClient) -> None:
@@ -319,9 +344,9 @@ def test_positions_csv_by_format_parameter(client: TestClient) -> None:
     assert response.headers["content-disposition"] == 'inline; filename="positions.csv"'
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        "AL,ALB,Albania,unknown,unknown,unknown,unknown,\r\n"
-        "AT,AUT,Austria,no,no,no,no,\r\n"
-        "BE,BEL,Belgium,unknown,unknown,unknown,unknown,\r\n"
+        "AL,ALB,Albania,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
+        "AT,AUT,Austria,no,no,no,no,false,false,false,false\r\n"
+        "BE,BEL,Belgium,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
     )
 
 
@@ -341,16 +366,16 @@ def test_positions_csv_exports_every_country(client: TestClient) -> None:
     assert "\n" not in text.replace("\r\n", "")
     lines = text.split("\r\n")
     assert lines[0] == POSITIONS_HEADER
-    assert "RS,SRB,Serbia,no,yes,yes,yes,\r\n" in text
-    assert "MT,MLT,Malta,no,no,no,no,\r\n" in text
-    assert "TR,TUR,Türkiye,unknown,unknown,unknown,unknown,\r\n" in text
+    assert "RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false\r\n" in text
+    assert "MT,MLT,Malta,no,no,no,no,false,false,false,false\r\n" in text
+    assert "TR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false\r\n" in text
     rows = _csv_rows(response)
     assert rows[0] == POSITIONS_HEADER.split(",")
     data = rows[1:]
     assert len(data) == 39
     by_code = {row[0]: row for row in data}
-    assert by_code["RS"] == ["RS", "SRB", "Serbia", "no", "yes", "yes", "yes", ""]
-    assert by_code["AT"] == ["AT", "AUT", "Austria", "no", "no", "no", "no", ""]
+    assert by_code["RS"] == ["RS", "SRB", "Serbia", "no", "yes", "yes", "yes", *NOT_DISPUTED]
+    assert by_code["AT"] == ["AT", "AUT", "Austria", "no", "no", "no", "no", *NOT_DISPUTED]
     assert [row[2] for row in data] == [
         item["country"]["name"] for item in client.get("/positions").json()["items"]
     ]
@@ -360,7 +385,9 @@ def test_positions_csv_is_utf8(client: TestClient) -> None:
     response = client.get("/positions", params={"format": "csv", "limit": 1, "offset": 37})
     assert (
         response.content
-        == (f"{POSITIONS_HEADER}\r\nTR,TUR,Türkiye,unknown,unknown,unknown,unknown,\r\n").encode()
+        == (
+            f"{POSITIONS_HEADER}\r\nTR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
+        ).encode()
     )
 
 
@@ -370,20 +397,20 @@ def test_positions_csv_honours_filters(client: TestClient) -> None:
     )
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        "AT,AUT,Austria,no,no,no,no,\r\n"
-        "MT,MLT,Malta,no,no,no,no,\r\n"
-        "RS,SRB,Serbia,no,yes,yes,yes,\r\n"
+        "AT,AUT,Austria,no,no,no,no,false,false,false,false\r\n"
+        "MT,MLT,Malta,no,no,no,no,false,false,false,false\r\n"
+        "RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false\r\n"
     )
     before = client.get("/positions", params={"format": "csv", "as_of": "2023-01-01"})
-    assert "RS,SRB,Serbia,unknown,yes,unknown,unknown,\r\n" in before.text
+    assert "RS,SRB,Serbia,unknown,yes,unknown,unknown,false,false,false,false\r\n" in before.text
 
 
 def test_positions_csv_honours_limit_and_offset(client: TestClient) -> None:
     response = client.get("/positions", params={"format": "csv", "limit": 2, "offset": 31})
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        "RS,SRB,Serbia,no,yes,yes,yes,\r\n"
-        "SK,SVK,Slovakia,unknown,unknown,unknown,unknown,\r\n"
+        "RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false\r\n"
+        "SK,SVK,Slovakia,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
     )
 
 

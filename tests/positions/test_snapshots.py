@@ -182,7 +182,7 @@ def test_what_the_fast_lane_cannot_vouch_for_goes_to_the_route(client: TestClien
         ("/positions?limit=501", 422),
         ("/positions?offset=-1", 422),
         ("/positions?limit=5&limit=6", 422),
-        ("/positions?category=training", 422),
+        ("/positions?category=morale", 422),
         ("/positions?format=xml", 406),
     ):
         response = client.get(path)

@@ -155,11 +155,8 @@ class RateLimitMiddleware:
             allowed = origin.decode("latin-1")
         else:
             return {}
-        return {
-            "Access-Control-Allow-Origin": allowed,
-            "Access-Control-Expose-Headers": EXPOSED,
-            "Vary": "Origin",
-        }
+        # Vary is app.middleware.vary's: one value for every response of a URL.
+        return {"Access-Control-Allow-Origin": allowed, "Access-Control-Expose-Headers": EXPOSED}
 
     def _closing_on_shutdown(self, send: Send) -> Send:
         async def closing(message: Message) -> None:

@@ -1,0 +1,248 @@
+"""The CSV exports' column tables: one definition each, which the rows, the OpenAPI text, the
+README and the CSVW metadata documents (W3C CSV on the Web) are all made from (issue 12).
+
+Type guessers decide from the text alone, quoted or not: pandas reads `008` as the number 8,
+and DuckDB reads a column holding only `yes`/`no` as BOOLEAN. A code is text and stays
+exactly as the JSON has it, so these CSVs do not change a value to dodge a guess; instead
+each one links (`Link: rel="describedby"`) its metadata document, which types every column,
+and the README shows how to hand those types to pandas and DuckDB. The one form chosen for
+the guessers is the boolean: `disputed_<category>` is `true` or `false`, which both read as
+booleans unaided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.countries.models import Country
+from app.vocabulary import CategoryKey, PositionValue
+
+CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
+TRUE, FALSE = "true", "false"
+
+
+@dataclass(frozen=True)
+class CsvColumn:
+    """One column: its header name, its CSVW datatype (`string`, `integer`, `boolean`,
+    `date`), a regular expression every value matches (CSVW `format`), what it means, and
+    whether it can be empty (empty means null, as in the JSON)."""
+
+    name: str
+    datatype: str
+    meaning: str
+    pattern: str | None = None
+    optional: bool = False
+
+    def csvw(self) -> dict[str, Any]:
+        datatype = {"base": self.datatype}
+        if self.pattern is not None:
+            datatype["format"] = self.pattern
+        return {
+            "name": self.name,
+            "titles": self.name,
+            "datatype": datatype,
+            "required": not self.optional,
+            "dc:description": self.meaning,
+        }
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """One export: its name, the URL of its metadata document (relative to the API root,
+    `{code}` filled in per country), the file the document names, and its columns."""
+
+    name: str
+    title: str
+    metadata_path: str
+    file_name: str
+    columns: tuple[CsvColumn, ...]
+    primary_key: tuple[str, ...]
+
+    @property
+    def header(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def metadata_url(self, **params: str) -> str:
+        return self.metadata_path.format(**params)
+
+    def csvw(self) -> dict[str, Any]:
+        """The CSVW metadata document. Its `url` is relative, so it resolves against the
+        document's own URL to the export it sits beside (`…/positions.csv`)."""
+        return {
+            "@context": CSVW_CONTEXT,
+            "url": self.file_name,
+            "dc:title": self.title,
+            "dialect": {
+                "encoding": "utf-8",
+                "header": True,
+                "headerRowCount": 1,
+                "delimiter": ",",
+                "doubleQuote": True,
+                "lineTerminators": ["\r\n"],
+            },
+            "tableSchema": {
+                "columns": [c.csvw() for c in self.columns],
+                "primaryKey": list(self.primary_key),
+            },
+        }
+
+    def markdown(self) -> str:
+        """The column table, as the OpenAPI descriptions and the README show it."""
+        lines = ["| column | type | meaning |", "|---|---|---|"]
+        for column in self.columns:
+            kind = column.datatype + (", may be empty" if column.optional else "")
+            lines.append(f"| `{column.name}` | {kind} | {column.meaning} |")
+        return "\n".join(lines)
+
+    def description(self) -> str:
+        """The OpenAPI text of a CSV operation: the columns and where their types live."""
+        return (
+            f"Columns, in order (typed by the CSVW document at `{self.metadata_path}`, "
+            'which the response links with `Link: <…>; rel="describedby"`):\n\n'
+            f"{self.markdown()}\n\n"
+            "Empty fields are nulls; booleans are `true`/`false`. Type guessers read text "
+            "that looks like a number or a yes/no as one (pandas makes `008` the number 8, "
+            "DuckDB a yes/no column BOOLEAN): give them the document's types."
+        )
+
+
+def flag(value: bool) -> str:
+    """A boolean as both pandas and DuckDB read one unaided (and as CSVW writes it)."""
+    return TRUE if value else FALSE
+
+
+ALPHA2 = "[A-Z]{2}"
+CODE = CsvColumn("code", "string", "ISO 3166-1 alpha-2 code (Kosovo: `XK`).", ALPHA2)
+ALPHA3 = CsvColumn("alpha3", "string", "ISO 3166-1 alpha-3 code.", "[A-Z]{3}")
+NAME = CsvColumn("name", "string", "Common English name.")
+SLUG = "[a-z0-9]+(?:-[a-z0-9]+)*"  # app.schemas.SOURCE_ID_PATTERN, unanchored
+
+COUNTRIES = CsvTable(
+    name="countries",
+    title="The catalogue of countries, ordered by name",
+    metadata_path="/exports/countries.csv-metadata.json",
+    file_name="countries.csv",
+    columns=(
+        CODE,
+        ALPHA3,
+        CsvColumn(
+            "numeric",
+            "string",
+            "ISO 3166-1 numeric code: three digits, leading zeros kept (`008`); text, not "
+            "a number. Empty for user-assigned codes (`XK`).",
+            "[0-9]{3}",
+            optional=True,
+        ),
+        NAME,
+        CsvColumn(
+            "official_name", "string", "Official name, where ISO 3166 gives one.", optional=True
+        ),
+    ),
+    primary_key=("code",),
+)
+
+POSITION_VALUE = "|".join(PositionValue)
+POSITIONS = CsvTable(
+    name="positions",
+    title="The chart: each country's position in each category, ordered by name",
+    metadata_path="/exports/positions.csv-metadata.json",
+    file_name="positions.csv",
+    columns=(
+        CODE,
+        ALPHA3,
+        NAME,
+        *(
+            CsvColumn(
+                key.value,
+                "string",
+                f"Position in `{key.value}`: `yes`, `no`, `decreasing` or `unknown` (not "
+                "reported). Text, not a boolean.",
+                POSITION_VALUE,
+            )
+            for key in CategoryKey
+        ),
+        *(
+            CsvColumn(
+                f"disputed_{key.value}",
+                "boolean",
+                f"`true` when the latest assessments of different sources disagree on "
+                f"`{key.value}`, else `false`.",
+                "true|false",
+            )
+            for key in CategoryKey
+        ),
+    ),
+    primary_key=("code",),
+)
+
+ASSESSMENTS = CsvTable(
+    name="assessments",
+    title="A country's assessments, newest as_of first",
+    metadata_path="/exports/countries/{code}/assessments.csv-metadata.json",
+    file_name="assessments.csv",
+    columns=(
+        CsvColumn("id", "integer", "The assessment's id (`GET /assessments/{id}`)."),
+        CsvColumn("country_code", "string", "ISO 3166-1 alpha-2 code.", ALPHA2),
+        CsvColumn(
+            "category",
+            "string",
+            "Category key.",
+            "|".join(key.value for key in CategoryKey),
+        ),
+        CsvColumn(
+            "value",
+            "string",
+            "What the source says: `yes`, `no` or `decreasing`. Text, not a boolean.",
+            "yes|no|decreasing",
+        ),
+        CsvColumn("source_id", "string", "The source that asserts the value.", SLUG),
+        CsvColumn(
+            "reported_via_id",
+            "string",
+            "The source through which the value is known, if another.",
+            SLUG,
+            optional=True,
+        ),
+        CsvColumn("as_of", "date", "The date the value holds as of (`YYYY-MM-DD`)."),
+        CsvColumn("evidence", "string", "What the source shows, in words."),
+        CsvColumn("note", "string", "A curator's note.", optional=True),
+    ),
+    primary_key=("id",),
+)
+
+STATS = CsvTable(
+    name="stats",
+    title="How many countries read each value, one row per category",
+    metadata_path="/exports/stats.csv-metadata.json",
+    file_name="stats.csv",
+    columns=(
+        CsvColumn(
+            "category", "string", "Category key.", "|".join(key.value for key in CategoryKey)
+        ),
+        *(
+            CsvColumn(value, "integer", f"Countries whose position in the category is `{value}`.")
+            for value in PositionValue
+        ),
+    ),
+    primary_key=("category",),
+)
+
+TABLES: dict[str, CsvTable] = {t.name: t for t in (COUNTRIES, POSITIONS, ASSESSMENTS, STATS)}
+
+
+def position_row(
+    code: str,
+    alpha3: str,
+    name: str,
+    values: Sequence[str],
+    disputed: Sequence[bool],
+) -> list[str]:
+    """One `POSITIONS` row: the four values, then the four `disputed_` flags."""
+    return [code, alpha3, name, *values, *(flag(d) for d in disputed)]
+
+
+def country_row(country: Country) -> list[str | None]:
+    """One `COUNTRIES` row."""
+    return [country.code, country.alpha3, country.numeric, country.name, country.official_name]

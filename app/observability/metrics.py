@@ -1,0 +1,245 @@
+"""Prometheus metrics (prometheus-client), safe under `serve --workers N`.
+
+With PROMETHEUS_MULTIPROC_DIR set (`serve` sets it, to a directory it empties first, before
+any worker starts), every worker writes its values to files there and `/metrics`, in
+whichever worker answers it, adds them all up (prometheus_client.multiprocess). Without it
+(tests, an app built in process) the values live in this process.
+
+Counters move per request. Gauges describe state (pool, admission queue, cache size,
+revision, listener): each worker writes its own values, read from that state before every
+scrape and every GAUGE_INTERVAL seconds (so another worker's may be that old), and the
+scrape sums them (`livesum`), or takes the largest revision (`max`) or the weakest listener
+(`livemin`: 0 when any live worker has lost it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+GAUGE_INTERVAL = 1.0
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+SHED = "/problems/overloaded"
+RATE_LIMITED = "/problems/rate-limited"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def prepare_multiprocess_dir() -> Path:
+    """Point PROMETHEUS_MULTIPROC_DIR at an empty directory before workers start: the one
+    set (emptied of a previous run's files), else a new one under the temp dir."""
+    configured = os.environ.get(MULTIPROC_ENV)
+    if configured:
+        path = Path(configured)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        import tempfile
+
+        path = Path(tempfile.mkdtemp(prefix="cp-metrics-"))
+        os.environ[MULTIPROC_ENV] = str(path)
+    return path
+
+
+def remove_multiprocess_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class GaugeSources:
+    """Where each gauge reads its value; None leaves a gauge out."""
+
+    pool_in_use: Callable[[], float]
+    pool_waiting: Callable[[], float]
+    admission_in_use: Callable[[], float]
+    admission_waiting: Callable[[], float]
+    cache_entries: Callable[[], float]
+    cache_bytes: Callable[[], float]
+    revision: Callable[[], float | None]
+    listener_connected: Callable[[], float] | None = None
+
+
+class Metrics:
+    """One app's metrics; `observe_request` is the per-request cost (a few increments)."""
+
+    def __init__(self, *, listener: bool = False) -> None:
+        """`listener`: the instance has a revision listener (PostgreSQL) to report on."""
+        # `_created` series double every counter's size and say when a worker started.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
+        self.multiprocess_dir = os.environ.get(MULTIPROC_ENV)
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "cp_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "cp_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its response.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.cache_hits = Counter(
+            "cp_response_cache_hits", "Reads answered from the response cache.", registry=r
+        )
+        self.cache_misses = Counter(
+            "cp_response_cache_misses",
+            "Cacheable reads the response cache did not hold.",
+            registry=r,
+        )
+        self.cache_evictions = Counter(
+            "cp_response_cache_evictions",
+            "Entries dropped: `lru` to stay within CP_CACHE_MAX_*, `revision` on a data change.",
+            ["reason"],
+            registry=r,
+        )
+        self.shed = Counter(
+            "cp_requests_shed",
+            "Requests answered 503 overloaded by the admission gate (CP_MAX_CONCURRENCY).",
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "cp_requests_rate_limited",
+            "Requests answered 429 by the rate limiter (CP_RATE_LIMIT_*).",
+            registry=r,
+        )
+
+        def gauge(name: str, doc: str, mode: Literal["livesum", "max", "livemin"]) -> Gauge:
+            return Gauge(name, doc, registry=r, multiprocess_mode=mode)
+
+        self.pool_in_use = gauge(
+            "cp_db_pool_in_use", "Database connections checked out of the pools.", "livesum"
+        )
+        self.pool_waiting = gauge(
+            "cp_db_pool_waiting", "Threads waiting for a pooled database connection.", "livesum"
+        )
+        self.admission_in_use = gauge(
+            "cp_admission_in_use", "Requests holding an admission slot.", "livesum"
+        )
+        self.admission_waiting = gauge(
+            "cp_admission_waiting", "Requests queued for an admission slot.", "livesum"
+        )
+        self.cache_entries = gauge(
+            "cp_response_cache_entries", "Responses held by the response cache.", "livesum"
+        )
+        self.cache_bytes = gauge(
+            "cp_response_cache_bytes", "Bytes held by the response cache.", "livesum"
+        )
+        self.revision = gauge(
+            "cp_dataset_revision", "The dataset revision the instance knows of.", "max"
+        )
+        self.listener = None
+        if listener:
+            self.listener = gauge(
+                "cp_revision_listener_connected",
+                "1 while the PostgreSQL revision listener is connected (0 if any worker lost it).",
+                "livemin",
+            )
+        self.sources: GaugeSources | None = None
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def observe_request(
+        self,
+        route: str,
+        method: str,
+        status: int,
+        seconds: float,
+        cache: str | None,
+        problem: str | None,
+    ) -> None:
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            label = method if method in METHODS else "other"
+            children = (
+                self.requests.labels(route, label, str(status)),
+                self.latency.labels(route, label),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+        if cache == "hit":
+            self.cache_hits.inc()
+        elif cache == "miss":
+            self.cache_misses.inc()
+        if problem is not None:
+            if problem == SHED:
+                self.shed.inc()
+            elif problem == RATE_LIMITED:
+                self.rate_limited.inc()
+
+    def evicted(self, reason: str, count: int) -> None:
+        self.cache_evictions.labels(reason).inc(count)
+
+    def refresh(self) -> None:
+        """Write this worker's gauges from the state they describe."""
+        sources = self.sources
+        if sources is None:
+            return
+        self.pool_in_use.set(sources.pool_in_use())
+        self.pool_waiting.set(sources.pool_waiting())
+        self.admission_in_use.set(sources.admission_in_use())
+        self.admission_waiting.set(sources.admission_waiting())
+        self.cache_entries.set(sources.cache_entries())
+        self.cache_bytes.set(sources.cache_bytes())
+        revision = sources.revision()
+        if revision is not None:
+            self.revision.set(revision)
+        if sources.listener_connected is not None and self.listener is not None:
+            self.listener.set(sources.listener_connected())
+
+    def exposition(self) -> bytes:
+        """The text format of every metric, summed over the workers in multiprocess mode."""
+        self.refresh()
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]  # untyped upstream
+        return generate_latest(registry)
+
+    def start(self) -> None:
+        """In multiprocess mode, keep this worker's gauges fresh for scrapes another answers."""
+        if self.multiprocess_dir is None or self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._refresh_loop, name="metrics", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+        if self.multiprocess_dir is not None:
+            # Drops this worker's live gauges; its counters stay in the sums.
+            multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]  # untyped upstream
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(GAUGE_INTERVAL):
+            try:
+                self.refresh()
+            except Exception:  # a gauge source failing must not end the loop
+                continue
