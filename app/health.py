@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from typing import Any
 from concurrent.futures import Future
 
 from fastapi import APIRouter, Request
@@ -32,7 +33,7 @@ class Health(AppModel):
 
 
 # Probes take no body; one over CP_MAX_BODY_BYTES is refused before anything else runs.
-TOO_LARGE = {
+TOO_LARGE: dict[int | str, dict[str, Any]] = {
     413: {"model": Problem, "description": "A request body over CP_MAX_BODY_BYTES."},
 }
 

@@ -29,6 +29,17 @@ DOCUMENT_SCHEMA = {
     "(`base` and a `format` regular expression where values follow one), `required` and "
     "`dc:description`.",
     "required": ["@context", "url", "dialect", "tableSchema"],
+    "properties": {
+        "@context": {"type": "string", "description": "The CSVW namespace."},
+        "url": {"type": "string", "description": "The CSV, relative to this document."},
+        "dialect": {"type": "object", "description": "Encoding, header, delimiter."},
+        "tableSchema": {
+            "type": "object",
+            "description": "`columns` in the CSV's order, and the `primaryKey`.",
+            "required": ["columns"],
+            "properties": {"columns": {"type": "array", "items": {"type": "object"}}},
+        },
+    },
 }
 
 
