@@ -11,6 +11,7 @@ from app.assessments import router as assessments
 from app.categories import router as categories
 from app.changes import router as changes
 from app.countries import router as countries
+from app.groups import router as groups
 from app.http.deps import reject_unknown_query_params
 from app.sources import router as sources
 
@@ -25,6 +26,7 @@ data_router.include_router(csv_metadata_router.router)
 data_router.include_router(countries.router)
 data_router.include_router(categories.router)
 data_router.include_router(sources.router)
+data_router.include_router(groups.router)
 data_router.include_router(changes.router)
 
 api_router = APIRouter()

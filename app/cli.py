@@ -195,9 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
         "seed",
         formatter_class=_formatter,
         help="validate and load seed files (all-or-nothing, idempotent)",
-        description="Validate every seed file, then upsert countries, categories, sources "
-        "and assessments in one transaction. Any invalid record aborts the load before "
-        "the database is touched; re-running with unchanged files changes nothing.",
+        description="Validate every seed file, then upsert countries, categories, sources, "
+        "assessments and groups (with their memberships) in one transaction. Any invalid "
+        "record aborts the load before the database is touched; re-running with unchanged "
+        "files changes nothing.",
     )
     seed.add_argument(
         "path",

@@ -38,6 +38,7 @@ MODEL_MODULES = (
     "app.categories.models",
     "app.sources.models",
     "app.assessments.models",
+    "app.groups.models",
     "app.api_keys.models",
     "app.changes.models",
     "app.revisions.models",

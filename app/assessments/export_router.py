@@ -54,7 +54,7 @@ def _export(
         Format.csv,
         "One row per country: the four positions, one column each.",
         table=POSITIONS,
-        not_found="Unknown source.",
+        not_found="Unknown source or group.",
     ),
 )
 async def export_positions_csv(
@@ -65,10 +65,13 @@ async def export_positions_csv(
     category: reads.CategoryQuery = None,
     value: reads.ValueQuery = None,
     reported: reads.ReportedQuery = None,
+    group: reads.GroupQuery = None,
 ) -> Response:
     """`GET /positions` as RFC 4180 CSV: every matching country unless `limit` is given."""
     position_filter = reads.filter_from_query(category, value, reported)
-    return await reads.positions_response(request, page, Format.csv, as_of, source, position_filter)
+    return await reads.positions_response(
+        request, page, Format.csv, as_of, source, position_filter, group
+    )
 
 
 @router.get(
@@ -77,7 +80,7 @@ async def export_positions_csv(
     **_export(
         Format.ndjson,
         "One `CountryPositions` JSON object per line.",
-        not_found="Unknown source.",
+        not_found="Unknown source or group.",
     ),
 )
 async def export_positions_ndjson(
@@ -88,11 +91,12 @@ async def export_positions_ndjson(
     category: reads.CategoryQuery = None,
     value: reads.ValueQuery = None,
     reported: reads.ReportedQuery = None,
+    group: reads.GroupQuery = None,
 ) -> Response:
     """`GET /positions` as newline-delimited JSON: every matching country unless `limit`."""
     position_filter = reads.filter_from_query(category, value, reported)
     return await reads.positions_response(
-        request, page, Format.ndjson, as_of, source, position_filter
+        request, page, Format.ndjson, as_of, source, position_filter, group
     )
 
 
@@ -103,14 +107,17 @@ async def export_positions_ndjson(
         Format.csv,
         "One row per category: how many countries read each value.",
         table=STATS,
-        not_found="Unknown source.",
+        not_found="Unknown source or group.",
     ),
 )
 async def export_stats_csv(
-    request: Request, as_of: reads.AsOfQuery = None, source: reads.SourceQuery = None
+    request: Request,
+    as_of: reads.AsOfQuery = None,
+    source: reads.SourceQuery = None,
+    group: reads.GroupQuery = None,
 ) -> Response:
     """`GET /stats` as CSV: one row per category, one column per value."""
-    return await reads.stats_response(request, Format.csv, as_of, source)
+    return await reads.stats_response(request, Format.csv, as_of, source, group)
 
 
 @router.get(
@@ -120,7 +127,7 @@ async def export_stats_csv(
         Format.csv,
         "One row per country of the catalogue.",
         table=COUNTRIES,
-        not_found="Unknown source.",
+        not_found="Unknown source or group.",
     ),
 )
 def export_countries_csv(
@@ -132,11 +139,12 @@ def export_countries_csv(
     value: reads.ValueQuery = None,
     as_of: reads.AsOfQuery = None,
     source: reads.SourceQuery = None,
+    group: reads.GroupQuery = None,
 ) -> Response:
     """`GET /countries` as CSV: every matching country unless `limit` is given."""
     position_filter = reads.filter_from_query(category, value)
     return reads.countries_response(
-        request, session, page, Format.csv, q, as_of, source, position_filter
+        request, session, page, Format.csv, q, as_of, source, position_filter, group
     )
 
 

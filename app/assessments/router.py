@@ -34,6 +34,8 @@ from app.assessments.snapshots import (
 from app.countries import service as countries_service
 from app.countries.models import Country
 from app.countries.schemas import CountryPage, CountryRead
+from app.groups import service as groups_service
+from app.groups.schemas import GROUP_KEY_MAX
 from app.http.deps import (
     CountryCodePath,
     SessionDep,
@@ -66,6 +68,17 @@ AsOfQuery = Annotated[
         description="Only assessments as of this date or earlier count (YYYY-MM-DD). "
         "Omit for the latest.",
         examples=["2023-03-02"],
+    ),
+]
+GroupQuery = Annotated[
+    str | None,
+    Query(
+        pattern=SOURCE_ID_PATTERN,
+        max_length=GROUP_KEY_MAX,
+        description="Only countries that are members of this group (a key from `GET /groups`) "
+        "on `as_of`, or today (UTC) without it. `joined` counts, `left` does not: the day a "
+        "country leaves, it is out.",
+        examples=["nato"],
     ),
 ]
 SourceQuery = Annotated[
@@ -139,7 +152,7 @@ def filter_from_query(
     response_model=CountryPositionsPage,
     tags=["positions"],
     summary="Get every country's positions",
-    responses=_responses(not_found="Unknown source.", negotiated=True),
+    responses=_responses(not_found="Unknown source or group.", negotiated=True),
 )
 async def list_positions(
     request: Request,
@@ -149,6 +162,7 @@ async def list_positions(
     category: CategoryQuery = None,
     value: ValueQuery = None,
     reported: ReportedQuery = None,
+    group: GroupQuery = None,
     format: FormatQuery = None,
 ) -> Response:
     """One row per country, ordered by name, with its four positions and their provenance.
@@ -157,7 +171,8 @@ async def list_positions(
     (`limit` defaults to 50); `Link` and `X-Total-Count` headers describe the pagination.
     `category` alone keeps countries with a reported value in that category, `value` alone
     countries reading it in at least one category, both together countries whose position
-    in `category` reads `value`.
+    in `category` reads `value`. `group` keeps the group's members on `as_of` (or today):
+    `group=nato&as_of=2023-03-02` is the chart's NATO, without Finland and Sweden.
 
     For curl and browsers this URL also negotiates: `format=csv` or `format=ndjson` (or the
     matching `Accept`) answers what `exportPositionsCsv` and `exportPositionsNdjson` do.
@@ -165,7 +180,7 @@ async def list_positions(
     """
     fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
     return await positions_response(
-        request, page, fmt, as_of, source, filter_from_query(category, value, reported)
+        request, page, fmt, as_of, source, filter_from_query(category, value, reported), group
     )
 
 
@@ -176,9 +191,10 @@ async def positions_response(
     as_of: date | None,
     source: str | None,
     position_filter: service.PositionFilter,
+    group: str | None = None,
 ) -> Response:
     """`/positions` in any format: JSON pages, CSV and NDJSON everything unless `limit`."""
-    chart = await _chart(request, as_of, source)
+    chart = await _chart(request, as_of, source, group)
     return chart_response(
         request,
         chart,
@@ -192,16 +208,16 @@ async def positions_response(
 
 
 async def _chart(
-    request: Request, as_of: date | None, source: str | None
+    request: Request, as_of: date | None, source: str | None, group: str | None
 ) -> list[tuple[CountryEntry, Rendered]]:
-    """Every country with its positions: from memory when the revision is vouched for and
-    every country's entry is held, else in one thread hop."""
+    """Every country (of `group`, if given) with its positions: from memory when the
+    revision is vouched for and every such country's entry is held, else in one thread hop."""
     snapshots: PositionSnapshots = request.app.state.snapshots
-    held = snapshots.peek_chart(await vouched_revision(request), as_of, source)
+    held = snapshots.peek_chart(await vouched_revision(request), as_of, source, group)
     if held is not None:
         return held
     revision, chart = await read_in_thread(
-        request, lambda session: snapshots.chart(session, as_of, source)
+        request, lambda session: snapshots.chart(session, as_of, source, group)
     )
     note_revision(request, revision)
     return chart
@@ -215,32 +231,39 @@ STATS_COLUMNS = STATS.header
     response_model=PositionStats,
     tags=["positions"],
     summary="Count countries per value",
-    responses=_responses(not_found="Unknown source.", negotiated=True),
+    responses=_responses(not_found="Unknown source or group.", negotiated=True),
 )
 async def get_stats(
     request: Request,
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
+    group: GroupQuery = None,
     format: FormatQuery = None,
 ) -> Response:
     """For each category, how many countries read `yes`, `no`, `decreasing` and `unknown`.
 
-    The four counts of a category add up to the number of countries in the catalogue.
+    The four counts of a category add up to `countries`: the number of countries in the
+    catalogue or, with `group`, of the group's members on `as_of` (or today).
 
     For curl and browsers this URL also negotiates: `format=csv` (or `Accept: text/csv`)
     answers what `exportStatsCsv` does.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv])
-    return await stats_response(request, fmt, as_of, source)
+    return await stats_response(request, fmt, as_of, source, group)
 
 
 async def stats_response(
-    request: Request, fmt: Format, as_of: date | None, source: str | None
+    request: Request,
+    fmt: Format,
+    as_of: date | None,
+    source: str | None,
+    group: str | None = None,
 ) -> Response:
-    chart = await _chart(request, as_of, source)
+    chart = await _chart(request, as_of, source, group)
     stats = PositionStats(
         as_of=as_of,
         source=source,
+        group=group,
         countries=len(chart),
         categories=[
             CategoryStats(
@@ -267,7 +290,7 @@ async def stats_response(
     response_model=CountryPage,
     tags=["countries"],
     summary="List countries",
-    responses=_responses(not_found="Unknown source.", negotiated=True),
+    responses=_responses(not_found="Unknown source or group.", negotiated=True),
 )
 def list_countries(
     request: Request,
@@ -278,20 +301,21 @@ def list_countries(
     value: ValueQuery = None,
     as_of: AsOfQuery = None,
     source: SourceQuery = None,
+    group: GroupQuery = None,
     format: FormatQuery = None,
 ) -> Response:
     """The catalogue, ordered by name, paginated by `limit` (default 50) and `offset`.
 
     `category` and `value` filter on the derived position as they do on `GET /positions`
     (see `GET /countries/{code}/positions` for the rule); `as_of` and `source` shape that
-    position as they do there.
+    position as they do there. `group` keeps the group's members on `as_of` (or today).
 
     For curl and browsers this URL also negotiates: `format=csv` (or `Accept: text/csv`)
     answers what `exportCountriesCsv` does. Typed clients call that operation instead.
     """
     fmt = negotiate(request, format, [Format.json, Format.csv])
     position_filter = filter_from_query(category, value)
-    return countries_response(request, session, page, fmt, q, as_of, source, position_filter)
+    return countries_response(request, session, page, fmt, q, as_of, source, position_filter, group)
 
 
 def countries_response(
@@ -303,11 +327,16 @@ def countries_response(
     as_of: date | None,
     source: str | None,
     position_filter: service.PositionFilter,
+    group: str | None = None,
 ) -> Response:
     """`/countries` in either format: JSON pages, CSV every match unless `limit`."""
     limit = page.limit_for(export=fmt is not Format.json)
     if source is not None:
         sources_service.get_source(session, source_id=source)  # a typo is a 404, not ignored
+    members = None
+    if group is not None:
+        on = groups_service.membership_date(as_of)
+        members = groups_service.member_codes(session, key=group, on=on)  # unknown: 404
     if position_filter.active:
         rows, total = service.search_country_positions(
             session,
@@ -315,13 +344,14 @@ def countries_response(
             position_filter=position_filter,
             as_of=as_of,
             source_id=source,
+            codes=members,
             limit=limit,
             offset=page.offset,
         )
         countries: Sequence[Country] = [country for country, _ in rows]
     else:
         countries, total = countries_service.list_countries(
-            session, q=q, limit=limit, offset=page.offset
+            session, q=q, codes=members, limit=limit, offset=page.offset
         )
     headers = page_headers(request, total=total, limit=limit, offset=page.offset)
     if fmt is Format.csv:

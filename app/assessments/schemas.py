@@ -192,7 +192,12 @@ class PositionStats(AppModel):
 
     as_of: date | None = Field(description="The as-of date requested; null means latest.")
     source: str | None = Field(description="The source the counts are restricted to, if any.")
-    countries: int = Field(description="Countries in the catalogue.", examples=[39])
+    group: str | None = Field(description="The group whose members are counted, if any.")
+    countries: int = Field(
+        description="Countries counted: the catalogue, or the group's members on `as_of` "
+        "(today without it).",
+        examples=[39],
+    )
     categories: list[CategoryStats] = Field(
         description="One entry per category, in category order."
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -144,20 +144,22 @@ def search_country_positions(
     position_filter: PositionFilter | None = None,
     as_of: date | None = None,
     source_id: str | None = None,
+    codes: Collection[str] | None = None,
     limit: int | None,
     offset: int,
 ) -> tuple[list[tuple[Country, list[Position]]], int]:
-    """Countries (ordered by name) with their positions, filtered, and the total matching."""
+    """Countries (ordered by name; of `codes` only, if given) with their positions,
+    filtered, and the total matching."""
     _check_source(session, source_id)
     if position_filter is None or not position_filter.active:
         countries, total = countries_service.list_countries(
-            session, q=q, limit=limit, offset=offset
+            session, q=q, codes=codes, limit=limit, offset=offset
         )
         positions = positions_for(
             session, country_codes=[c.code for c in countries], as_of=as_of, source_id=source_id
         )
         return [(c, positions[c.code]) for c in countries], total
-    countries, _ = countries_service.list_countries(session, q=q, limit=None, offset=0)
+    countries, _ = countries_service.list_countries(session, q=q, codes=codes, limit=None, offset=0)
     positions = positions_for(
         session, country_codes=[c.code for c in countries], as_of=as_of, source_id=source_id
     )

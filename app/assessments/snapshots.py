@@ -37,6 +37,8 @@ from app.assessments.schemas import AssessmentRead, PositionRead, PositionSource
 from app.assessments.service import positions_for
 from app.countries import service as countries_service
 from app.countries.schemas import CountryRead
+from app.groups import service as groups_service
+from app.groups.models import GroupMembership
 from app.revisions.models import current_revision
 from app.sources import service as sources_service
 from app.sources.models import Source
@@ -126,6 +128,8 @@ def encode_request(as_of: date | None, source: str | None) -> tuple[bytes, bytes
 
 
 Key = tuple[str, date, str | None]
+# A group's membership spans: (country code, joined, left).
+Spans = tuple[tuple[str, date, date | None], ...]
 
 
 class RevisionView:
@@ -139,6 +143,7 @@ class RevisionView:
         self.by_code: dict[str, CountryEntry] | None = None
         self.ordered: tuple[CountryEntry, ...] = ()
         self.source_ids: frozenset[str] | None = None
+        self.groups: dict[str, Spans] | None = None
         self.dates: dict[str, list[date]] = {}
         self._positions: OrderedDict[Key, Rendered] = OrderedDict()
         self._bytes = 0
@@ -151,6 +156,22 @@ class RevisionView:
 
     def knows_source(self, source: str | None) -> bool:
         return source is None or (self.source_ids is not None and source in self.source_ids)
+
+    def knows_group(self, group: str | None) -> bool:
+        return group is None or (self.groups is not None and group in self.groups)
+
+    def in_group(
+        self, entries: Sequence[CountryEntry], group: str | None, as_of: date | None
+    ) -> list[CountryEntry]:
+        """The `entries` that are members of `group` on `as_of` (today, UTC, if None);
+        all of them without a group. The group must be known (`knows_group`)."""
+        if group is None:
+            return list(entries)
+        assert self.groups is not None
+        members = groups_service.members_on(
+            self.groups[group], groups_service.membership_date(as_of)
+        )
+        return [e for e in entries if e.code in members]
 
     def canonical(self, code: str, as_of: date | None) -> date | None:
         """The canonical date of `as_of` for `code`, or None if its dates are not loaded."""
@@ -196,6 +217,18 @@ class RevisionView:
             for c in countries_service.all_countries(session)
         )
         self.source_ids = frozenset(session.scalars(select(Source.id)))
+        groups: dict[str, list[tuple[str, date, date | None]]] = {
+            group.key: [] for group in groups_service.list_groups(session)
+        }
+        spans = select(
+            GroupMembership.group_key,
+            GroupMembership.country_code,
+            GroupMembership.joined,
+            GroupMembership.left,
+        )
+        for key, code, joined, left in session.execute(spans):
+            groups[key].append((code, joined, left))
+        self.groups = {key: tuple(found) for key, found in groups.items()}
         self.ordered = entries
         self.by_code = {e.code: e for e in entries} | {e.alpha3: e for e in entries}
 
@@ -306,13 +339,22 @@ class PositionSnapshots:
     # -- every country
 
     def peek_chart(
-        self, revision: int | None, as_of: date | None, source: str | None
+        self,
+        revision: int | None,
+        as_of: date | None,
+        source: str | None,
+        group: str | None = None,
     ) -> list[tuple[CountryEntry, Rendered]] | None:
         view = self.current(revision)
-        if view is None or view.by_code is None or not view.knows_source(source):
+        if (
+            view is None
+            or view.by_code is None
+            or not view.knows_source(source)
+            or not view.knows_group(group)
+        ):
             return None
         rows: list[tuple[CountryEntry, Rendered]] = []
-        for country in view.ordered:
+        for country in view.in_group(view.ordered, group, as_of):
             rendered = view.cached(country.code, as_of, source)
             if rendered is None:
                 return None
@@ -320,15 +362,24 @@ class PositionSnapshots:
         return rows
 
     def chart(
-        self, session: Session, as_of: date | None, source: str | None
+        self,
+        session: Session,
+        as_of: date | None,
+        source: str | None,
+        group: str | None = None,
     ) -> tuple[int, list[tuple[CountryEntry, Rendered]]]:
-        """(revision, every country ordered by name with its positions)."""
+        """(revision, every country ordered by name with its positions; with `group`, only
+        its members on `as_of`, or today). NotFound for an unknown source or group."""
         revision = current_revision(session)
         view = self.view(revision)
         view.load_catalogue(session)
         self._check_source(session, view, source)
-        rendered = view.derive(session, [c.code for c in view.ordered], as_of, source)
-        return revision, [(c, rendered[c.code]) for c in view.ordered]
+        if not view.knows_group(group):
+            assert group is not None
+            groups_service.get_group(session, key=group)  # raises NotFound
+        countries = view.in_group(view.ordered, group, as_of)
+        rendered = view.derive(session, [c.code for c in countries], as_of, source)
+        return revision, [(c, rendered[c.code]) for c in countries]
 
     @staticmethod
     def _check_source(session: Session, view: RevisionView, source: str | None) -> None:

@@ -16,7 +16,9 @@ class ChangeRead(AppModel):
     at: datetime = Field(description="When the change was committed (UTC).")
     actor: str = Field(description="The API key's name, or `seed` for the seed loader.")
     action: ChangeAction = Field(description="What happened.")
-    entity: str = Field(description="`country`, `category`, `source` or `assessment`.")
+    entity: str = Field(
+        description="`country`, `category`, `source`, `assessment`, `group` or `group_membership`."
+    )
     entity_id: str = Field(description="The changed entity's id.", examples=["1"])
     before: dict[str, Any] | None = Field(description="The entity before; null on create.")
     after: dict[str, Any] | None = Field(description="The entity after.")

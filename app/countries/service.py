@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -27,11 +27,15 @@ def list_countries(
     session: Session,
     *,
     q: str | None = None,
+    codes: Collection[str] | None = None,
     limit: int | None,
     offset: int,
 ) -> tuple[Sequence[Country], int]:
-    """Countries ordered by name, and how many match; `q` matches name or exact codes."""
+    """Countries ordered by name, and how many match; `q` matches name or exact codes,
+    `codes` (None: any) lists the alpha-2 codes to keep."""
     query = select(Country)
+    if codes is not None:
+        query = query.where(Country.code.in_(sorted(codes)))
     if q:
         needle = q.lower()
         query = query.where(

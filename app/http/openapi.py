@@ -202,6 +202,7 @@ TAGS = [
     {"name": "exports", "description": "CSV and NDJSON renderings of the lists, as text."},
     {"name": "categories", "description": "The four assistance categories of the chart."},
     {"name": "sources", "description": "Where values come from, and how far to trust them."},
+    {"name": "groups", "description": "Alliances and unions (EU, NATO): members over time."},
     {"name": "changes", "description": "Every write, in order: the change log."},
     {"name": "health", "description": "Liveness and readiness probes for orchestrators."},
 ]

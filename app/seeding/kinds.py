@@ -22,7 +22,15 @@ from app.assessments.validation import reference_problems
 from app.categories.models import Category
 from app.countries.models import Country
 from app.db import Base
-from app.seeding.rows import AssessmentSeedRow, CategorySeedRow, CountrySeedRow, SourceSeedRow
+from app.groups.models import Group, GroupMembership
+from app.seeding.rows import (
+    AssessmentSeedRow,
+    CategorySeedRow,
+    CountrySeedRow,
+    GroupMembershipSeedRow,
+    GroupSeedRow,
+    SourceSeedRow,
+)
 from app.sources.models import Source
 from app.sources.validation import coverage_problems
 from app.vocabulary import CategoryKey
@@ -242,8 +250,124 @@ ASSESSMENTS = SeedKind(
     references=_assessment_references,
 )
 
+
+def _missing(value: str, kind: SeedKind, named: Named, what: str) -> str | None:
+    """The message for a reference to what `kind`'s file does not name (None: it does, or
+    that file could not be read, and is not blamed again here)."""
+    names = named[kind.name]
+    if names is None or value in names:
+        return None
+    return f"unknown {what} {value!r} (not in {kind.file})"
+
+
+def _group_references(row: GroupSeedRow, named: Named) -> list[tuple[str, str]]:
+    message = _missing(row.source, SOURCES, named, "source")
+    return [] if message is None else [("source", message)]
+
+
+GROUPS = SeedKind(
+    name="groups",
+    file="groups.yaml",
+    row=GroupSeedRow,
+    model=Group,
+    entity="group",
+    key=lambda g: g.key,
+    stored_key=lambda g: g.key,
+    values=lambda g, _position: {
+        "key": g.key,
+        "name": g.name,
+        "description": g.description,
+        "source_id": g.source,
+    },
+    ident=lambda g: g.key,
+    named=lambda data: str(data.get("key", "")).strip(),
+    duplicate=lambda row, first: RowError(
+        "key", f"duplicate group {row.key!r} (first on line {first})"
+    ),
+    references=_group_references,
+)
+
+
+def _membership_references(row: GroupMembershipSeedRow, named: Named) -> list[tuple[str, str]]:
+    checks = (
+        ("group", row.group, GROUPS, "group"),
+        ("country_code", row.country_code, COUNTRIES, "country code"),
+        ("source_id", row.source_id, SOURCES, "source"),
+    )
+    problems = []
+    for field, value, kind, what in checks:
+        message = _missing(value, kind, named, what)
+        if message is not None:
+            problems.append((field, message))
+    return problems
+
+
+def _membership_resolver() -> Resolver:
+    """`left` after `joined`, and no two spans of one country in one group that overlap
+    (a country is a member or not on any day); spans are compared with the file's earlier
+    rows, so the error names the line it clashes with."""
+    spans: dict[tuple[str, str], list[tuple[GroupMembershipSeedRow, int]]] = {}
+
+    def resolve(row: GroupMembershipSeedRow, line: int) -> GroupMembershipSeedRow | RowError:
+        if row.left is not None and row.left <= row.joined:
+            return RowError(
+                "left", f"left ({row.left}) must be after joined ({row.joined}): it is exclusive"
+            )
+        earlier = spans.setdefault((row.group, row.country_code), [])
+        for other, other_line in earlier:
+            if _overlap(row, other):
+                until = "" if other.left is None else f" until {other.left}"
+                return RowError(
+                    "joined",
+                    f"{row.country_code} in {row.group!r} overlaps line {other_line} "
+                    f"(from {other.joined}{until})",
+                )
+        earlier.append((row, line))
+        return row
+
+    return resolve
+
+
+def _overlap(a: GroupMembershipSeedRow, b: GroupMembershipSeedRow) -> bool:
+    """Whether two half-open spans [joined, left) share a day (None: open-ended)."""
+    return (a.left is None or b.joined < a.left) and (b.left is None or a.joined < b.left)
+
+
+GROUP_MEMBERSHIPS = SeedKind(
+    name="memberships",  # in the load report: group_memberships is too wide for its column
+    file="group_memberships.csv",
+    row=GroupMembershipSeedRow,
+    model=GroupMembership,
+    entity="group_membership",
+    key=lambda m: (m.group, m.country_code, m.joined),
+    stored_key=lambda m: (m.group_key, m.country_code, m.joined),
+    values=lambda m, _position: {
+        "group_key": m.group,
+        "country_code": m.country_code,
+        "joined": m.joined,
+        "left": m.left,
+        "source_id": m.source_id,
+        "note": m.note,
+    },
+    ident=lambda m: f"{m.group_key}/{m.country_code}/{m.joined.isoformat()}",
+    columns=("group", "country_code", "joined", "left", "source_id", "note"),
+    required=frozenset({"group", "country_code", "joined", "source_id"}),
+    duplicate=lambda row, first: RowError(
+        None, f"duplicate row: same group, country_code and joined as line {first}"
+    ),
+    references=_membership_references,
+    resolver=_membership_resolver,
+)
+
 # Load order: a kind refers only to kinds before it.
-KINDS: tuple[SeedKind, ...] = (COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS)
+KINDS: tuple[SeedKind, ...] = (
+    COUNTRIES,
+    CATEGORIES,
+    SOURCES,
+    ASSESSMENTS,
+    GROUPS,
+    GROUP_MEMBERSHIPS,
+)
 # The kind whose file may be of any size: the bulk path streams it; the rest, the
 # catalogue, is small and always read whole.
 STREAMED = ASSESSMENTS

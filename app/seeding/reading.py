@@ -184,7 +184,12 @@ def _yaml_error_message(exc: yaml.YAMLError) -> str:
 
 def _yaml_records(text: str, label: str, errors: Collector) -> list[tuple[int, dict[str, Any]]]:
     """The records of a YAML list, each with the line it starts on."""
-    loader = _SeedYamlLoader(text)
+    try:
+        # The reader checks every character up front: a control character fails here.
+        loader = _SeedYamlLoader(text)
+    except yaml.YAMLError as exc:
+        errors.add(label, None, None, _yaml_error_message(exc))
+        return []
     try:
         node = loader.get_single_node()
         loaded = loader.construct_document(node) if node is not None else None

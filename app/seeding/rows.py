@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import StringConstraints, field_validator
 
 from app.assessments.schemas import AssessmentCreate
-from app.schemas import AppInput, LongText, Name, blank_to_none
+from app.groups.schemas import GroupKey
+from app.schemas import (
+    AppInput,
+    CountryCode,
+    LongText,
+    Name,
+    SourceId,
+    blank_to_none,
+    iso_date_text,
+    not_after_today,
+)
 from app.sources.schemas import OPTIONAL_FIELDS, SourceCreate
 from app.vocabulary import CategoryKey
 
@@ -44,3 +55,37 @@ class AssessmentSeedRow(AssessmentCreate):
     once an empty cell (how CSV says "none") is read as null."""
 
     _blank = field_validator("reported_via", "note", mode="before")(blank_to_none)
+
+
+class GroupSeedRow(AppInput):
+    """A record of groups.yaml: an organisation countries belong to, and what lists them."""
+
+    key: GroupKey
+    name: Name
+    description: LongText | None = None
+    source: SourceId
+
+    _blank = field_validator("description", mode="before")(blank_to_none)
+
+
+class GroupMembershipSeedRow(AppInput):
+    """A row of group_memberships.csv: one span of a country's membership of a group.
+
+    `joined` is the first day of membership, `left` the first day outside (exclusive;
+    empty: still a member). Neither may be after today, so membership "as of today" only
+    changes when the data does (and caches keyed on the dataset revision stay true).
+    `left` after `joined`, and spans that overlap, are checked by the kind's resolver
+    (app.seeding.kinds), which sees the whole file.
+    """
+
+    group: GroupKey
+    country_code: CountryCode
+    joined: date
+    left: date | None = None
+    source_id: SourceId
+    note: LongText | None = None
+
+    # "before" validators run last-declared first: blanks become None, then dates are read.
+    _dates = field_validator("joined", "left", mode="before")(iso_date_text)
+    _blank = field_validator("left", "note", mode="before")(blank_to_none)
+    _past = field_validator("joined", "left")(not_after_today)

@@ -69,7 +69,7 @@ def curate(client: TestClient, keys: Keys) -> int:
 
 
 def test_changes_start_with_the_seed_load(client: TestClient) -> None:
-    response = client.get("/changes")
+    response = client.get("/changes", params={"limit": 1000})  # the seed load: 121 entries
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     body = response.json()

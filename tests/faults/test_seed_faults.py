@@ -43,8 +43,9 @@ COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS = (
     "sources.yaml",
     "assessments.csv",
 )
-SEED_FILES = (COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS)
-CSV_FILES = (COUNTRIES, ASSESSMENTS)
+GROUPS, MEMBERSHIPS = "groups.yaml", "group_memberships.csv"
+SEED_FILES = (COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS, GROUPS, MEMBERSHIPS)
+CSV_FILES = (COUNTRIES, ASSESSMENTS, MEMBERSHIPS)
 ORIGINAL = {name: (SEEDS / name).read_bytes() for name in SEED_FILES}
 SOURCE_IDS = [CHART, ARTICLE, GRAD]
 CATEGORY_KEYS = ["training", "lethal_aid", "future_capability", "future_will"]

@@ -54,8 +54,10 @@ def test_bulk_load_matches_the_regular_loader(
     assert _counts(report) == {
         "countries": (39, 0, 0),
         "categories": (4, 0, 0),
-        "sources": (3, 0, 0),
+        "sources": (5, 0, 0),
         "assessments": (13, 0, 0),
+        "groups": (2, 0, 0),
+        "memberships": (58, 0, 0),
     }
     bulk_rows = _assessments(factory)
     with factory() as session:

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.assessments.models import Assessment
 from app.categories.models import Category
 from app.countries.models import Country
-from app.db import make_engine, make_sessionmaker
+from app.db import Base, make_engine, make_sessionmaker
+from app.groups.models import Group, GroupMembership
 from app.revisions.models import current_revision
 from app.seeding import loader
 from app.seeding.loader import SeedReport, load_seeds
@@ -43,25 +44,38 @@ CATEGORY_ORDER = "training, lethal_aid, future_capability, future_will"
 FIRST_LOAD_LINES = [
     "countries    created     39  updated      0  unchanged      0",
     "categories   created      4  updated      0  unchanged      0",
-    "sources      created      3  updated      0  unchanged      0",
+    "sources      created      5  updated      0  unchanged      0",
     "assessments  created     13  updated      0  unchanged      0",
+    "groups       created      2  updated      0  unchanged      0",
+    "memberships  created     58  updated      0  unchanged      0",
     "dataset revision is now 1",
 ]
 RERUN_LINES = [
     "countries    created      0  updated      0  unchanged     39",
     "categories   created      0  updated      0  unchanged      4",
-    "sources      created      0  updated      0  unchanged      3",
+    "sources      created      0  updated      0  unchanged      5",
     "assessments  created      0  updated      0  unchanged     13",
+    "groups       created      0  updated      0  unchanged      2",
+    "memberships  created      0  updated      0  unchanged     58",
     "nothing changed",
 ]
 ONE_EVIDENCE_EDIT_LINES = [
     "countries    created      0  updated      0  unchanged     39",
     "categories   created      0  updated      0  unchanged      4",
-    "sources      created      0  updated      0  unchanged      3",
+    "sources      created      0  updated      0  unchanged      5",
     "assessments  created      0  updated      1  unchanged     12",
+    "groups       created      0  updated      0  unchanged      2",
+    "memberships  created      0  updated      0  unchanged     58",
     "dataset revision is now 2",
 ]
-SEEDED_TABLE_COUNTS = {"countries": 39, "categories": 4, "sources": 3, "assessments": 13}
+SEEDED_TABLE_COUNTS = {
+    "countries": 39,
+    "categories": 4,
+    "sources": 5,
+    "assessments": 13,
+    "groups": 2,
+    "memberships": 58,
+}
 EMPTY_TABLE_COUNTS = dict.fromkeys(SEEDED_TABLE_COUNTS, 0)
 
 
@@ -110,11 +124,13 @@ def csv_line(folder: Path, name: str, line: int) -> str:
 
 
 def table_counts(factory: sessionmaker[Session]) -> dict[str, int]:
-    models: dict[str, type[Country | Category | Source | Assessment]] = {
+    models: dict[str, type[Base]] = {
         "countries": Country,
         "categories": Category,
         "sources": Source,
         "assessments": Assessment,
+        "groups": Group,
+        "memberships": GroupMembership,
     }
     with factory() as session:
         return {
@@ -410,8 +426,9 @@ BAD_CASES: tuple[BadCase, ...] = (
     ),
     BadCase(
         "country-code-malformed",
-        lambda d: set_cell(d, COUNTRIES, 2, "code", "A1"),
-        ((COUNTRIES, 2, "code", "String should match pattern '^[A-Z]{2}$'"),),
+        # Bosnia and Herzegovina (line 5): no assessment and no membership cites it.
+        lambda d: set_cell(d, COUNTRIES, 5, "code", "A1"),
+        ((COUNTRIES, 5, "code", "String should match pattern '^[A-Z]{2}$'"),),
     ),
     # Regression: a clash on the unique alpha3 column used to surface as an IntegrityError
     # half-way through the load; it is now a validation error naming both lines.
@@ -484,7 +501,7 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "source-duplicate-id",
         _duplicate_first_source,
-        ((SOURCES, 55, "id", f"duplicate source '{CHART}' (first on line 2)"),),
+        ((SOURCES, 83, "id", f"duplicate source '{CHART}' (first on line 2)"),),
     ),
     # Regression: each row citing a source whose record is invalid was also reported as
     # "missing source ... (not in sources.yaml)", 13 untrue errors after the real one.
@@ -567,8 +584,10 @@ def test_load_seeds_empty_database_creates_everything(factory: sessionmaker[Sess
     assert counts_of(report) == {
         "countries": (39, 0, 0),
         "categories": (4, 0, 0),
-        "sources": (3, 0, 0),
+        "sources": (5, 0, 0),
         "assessments": (13, 0, 0),
+        "groups": (2, 0, 0),
+        "memberships": (58, 0, 0),
     }
     assert report.revision == 1
     assert report.lines() == FIRST_LOAD_LINES
@@ -630,8 +649,10 @@ def test_load_seeds_rerun_changes_nothing(
     assert counts_of(report) == {
         "countries": (0, 0, 39),
         "categories": (0, 0, 4),
-        "sources": (0, 0, 3),
+        "sources": (0, 0, 5),
         "assessments": (0, 0, 13),
+        "groups": (0, 0, 2),
+        "memberships": (0, 0, 58),
     }
     assert not report.changed
     assert report.revision is None
@@ -839,7 +860,14 @@ def test_load_seeds_missing_folder_reports_every_file(
 
     assert [str(e) for e in raised.value.errors] == [
         f"{folder / name}: file is missing"
-        for name in (COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS)
+        for name in (
+            COUNTRIES,
+            CATEGORIES,
+            SOURCES,
+            ASSESSMENTS,
+            "groups.yaml",
+            "group_memberships.csv",
+        )
     ]
 
 
