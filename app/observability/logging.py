@@ -46,13 +46,22 @@ EVENTS_LOGGER = "app.events"
 LOG_FORMATS = ("text", "json")
 
 
+# The last whole second formatted, with its text: one tuple, replaced whole, so threads
+# never see one second's number with another's text.
+_second: tuple[int, str] = (-1, "")
+
+
 def iso_time(created: float) -> str:
-    """`2026-12-01T23:40:00.123Z`: UTC, milliseconds."""
+    """`2026-12-01T23:40:00.123Z`: UTC, milliseconds (the seconds formatted once a second)."""
+    global _second
     whole = int(created)
-    return (
-        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-        + f".{int((created - whole) * 1000):03d}Z"
-    )
+    cached = _second
+    if cached[0] != whole:
+        cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{cached[1]}.{int((created - whole) * 1000):03d}Z"
+
+
+_encode = json.JSONEncoder(default=str, check_circular=False).encode
 
 
 class RequestIdFilter(logging.Filter):
@@ -91,10 +100,12 @@ class JsonFormatter(_LibraryJsonFormatter):
             "time": iso_time(record.created),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": record.msg,
         }
-        document.update((name, fields[name]) for name in REQUEST_FIELDS if name in fields)
-        return json.dumps(document, default=str)
+        for name in REQUEST_FIELDS:
+            if name in fields:
+                document[name] = fields[name]
+        return _encode(document)
 
 
 class TextFormatter(logging.Formatter):
