@@ -62,6 +62,7 @@ COLUMNS = [
     "as_of",
     "evidence",
     "note",
+    "source_retracted_at",  # empty here: no source of these rows is retracted
 ]
 BOUND = 20.0  # the most any loop below waits for the server (seconds)
 # Texts that exercise CSV quoting and JSON escaping.
