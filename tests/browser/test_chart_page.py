@@ -246,6 +246,9 @@ def test_shared_cell_link_opens_its_provenance(
         expect(provenance.locator("article.assessment")).to_have_count(1)
         expect(provenance).to_contain_text(sources[GRAD]["title"])
         page.keyboard.press("Escape")
+        expect(provenance).to_be_hidden()
+        # The page rewrites its URL when the dialog closes: wait for that, then read it.
+        page.wait_for_function("() => !new URLSearchParams(location.search).has('country')")
         assert _query(page.url) == {"source": [GRAD]}
 
         # A government the reported-only grid does not list still opens (and says Unknown).
