@@ -266,6 +266,7 @@ def test_stats_counts_countries_per_value(client: TestClient) -> None:
     assert response.json() == {
         "as_of": None,
         "source": None,
+        "group": None,
         "countries": 39,
         "categories": _stats(
             training=(0, 3, 0, 36),
@@ -290,6 +291,7 @@ def test_stats_as_of_before_the_chart_counts_only_the_grad_documents(
     assert client.get("/stats", params={"as_of": "2023-01-01"}).json() == {
         "as_of": "2023-01-01",
         "source": None,
+        "group": None,
         "countries": 39,
         "categories": _stats(
             training=(0, 0, 0, 39),
@@ -304,6 +306,7 @@ def test_stats_restricted_to_one_source(client: TestClient) -> None:
     assert client.get("/stats", params={"source": GRAD}).json() == {
         "as_of": None,
         "source": GRAD,
+        "group": None,
         "countries": 39,
         "categories": _stats(
             training=(0, 0, 0, 39),
