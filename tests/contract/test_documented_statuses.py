@@ -140,6 +140,8 @@ READ_OPERATIONS = (
     "exportStatsCsv",
     "getAssessmentsCsvMetadata",
     "getCategory",
+    "getGroup",
+    "listGroups",
     "getCountriesCsvMetadata",
     "getCountry",
     "getSource",
@@ -341,6 +343,14 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getStats", "422"): lambda api: api.up.get("/stats", params={"as_of": "yesterday"}),
     ("getStats", "406"): lambda api: api.up.get("/stats", headers={"Accept": "image/png"}),
     ("getStats", "503"): _down("GET", "/stats"),
+    # GET /groups, /groups/{key}
+    ("listGroups", "200"): lambda api: api.up.get("/groups", params={"as_of": "2023-03-02"}),
+    ("listGroups", "422"): lambda api: api.up.get("/groups", params={"as_of": "03/02/2023"}),
+    ("listGroups", "503"): _down("GET", "/groups"),
+    ("getGroup", "200"): lambda api: api.up.get("/groups/nato"),
+    ("getGroup", "404"): lambda api: api.up.get("/groups/warsaw-pact"),
+    ("getGroup", "422"): lambda api: api.up.get("/groups/NATO!"),
+    ("getGroup", "503"): _down("GET", "/groups/nato"),
     # GET /exports/...: the CSV and NDJSON renderings
     ("exportPositionsCsv", "200"): lambda api: api.up.get("/exports/positions.csv"),
     ("exportPositionsCsv", "404"): lambda api: api.up.get(
