@@ -27,6 +27,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     PLAYWRIGHT_MISSING = f"the Python package `playwright` is not importable ({exc})"
 
 CHROMIUM = Path("/usr/bin/chromium")
+# A real host name for the server (test_docs_offline.py): Swagger UI treats localhost and
+# 127.0.0.1 specially, and a deployment has a name. Only this name is mapped.
+DOCS_HOST = "docs.test"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -35,6 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    f"--host-resolver-rules=MAP {DOCS_HOST} 127.0.0.1",
 ]
 OUTPUT = ROOT / "test-output"
 

@@ -11,40 +11,24 @@ REQUIRE_BROWSER=1 (set by .ci/run) they fail.
 
 from __future__ import annotations
 
-import os
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from app.settings import Settings
-from tests.servers import ROOT, running_server
+# Without playwright the `browser` fixture (tests/browser/conftest.py) skips, or with
+# REQUIRE_BROWSER=1 fails, loudly.
+with contextlib.suppress(ImportError):
+    from playwright.sync_api import Browser, Page, Request, Route, expect
 
-try:
-    from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
-    from playwright.sync_api import Error as PlaywrightError
+from tests.browser.conftest import DOCS_HOST as HOST
+from tests.browser.conftest import screenshot
 
-    PLAYWRIGHT_MISSING = ""
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    PLAYWRIGHT_MISSING = f"the Python package `playwright` is not importable ({exc})"
-
-CHROMIUM = Path("/usr/bin/chromium")
-HOST = "docs.test"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
-]
-OUTPUT = ROOT / "test-output"
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 # How long a UI may take to show what it loaded, or its search worker to answer, on a busy
 # machine (Playwright's 5 s default is not always enough there).
@@ -56,41 +40,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
     window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
 });
 """
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"browser tests cannot run: {reason} (REQUIRE_BROWSER=1)")
-    pytest.skip(
-        f"browser tests skipped: {reason}. Install with `apt-get install -y chromium` and "
-        "`pip install playwright` (never `playwright install`)."
-    )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, shared by this module's tests (module scope: Playwright's
-    sync API keeps an asyncio loop in the main thread while it lives)."""
-    if PLAYWRIGHT_MISSING:
-        _unavailable(PLAYWRIGHT_MISSING)
-    if not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"{CHROMIUM} is missing")
-    with sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except PlaywrightError as error:
-            _unavailable(f"{CHROMIUM} did not start: {error.message}")
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def live_server(seeded_settings: Settings) -> Iterator[str]:
-    """`python -m app serve` on a free port over the seeded database; its base URL."""
-    with running_server(seeded_settings.database_url) as base:
-        yield base
 
 
 @dataclass
@@ -137,12 +86,6 @@ def _operations(live_server: str) -> list[dict[str, Any]]:
     return [op for item in schema["paths"].values() for op in item.values()]
 
 
-def _screenshot(page: Page, tmp_path: Path, name: str) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=tmp_path / name)
-    page.screenshot(path=OUTPUT / name)
-
-
 def test_swagger_ui_lists_every_operation_offline(
     offline: Offline, live_server: str, backend: str, tmp_path: Path
 ) -> None:
@@ -163,7 +106,7 @@ def test_swagger_ui_lists_every_operation_offline(
     # Rendering the whole chart's JSON takes Swagger UI a while on a busy machine.
     live_status = chart.locator(".live-responses-table tr.response .response-col_status")
     expect(live_status).to_have_text("200", timeout=RENDER_TIMEOUT_MS)
-    _screenshot(offline.page, tmp_path, f"docs-swagger-ui-{backend}.png")
+    screenshot(offline.page, tmp_path, f"docs-swagger-ui-{backend}.png")
 
     assert offline.aborted == []
     assert offline.csp_violations() == []
@@ -195,7 +138,7 @@ def test_redoc_lists_every_operation_offline(
     # the one blocked load, and the page shows no broken image for it.
     expect(offline.page.get_by_role("link", name="API docs by Redocly")).to_be_visible()
     expect(offline.page.locator("img[alt='redocly logo']")).to_have_count(0)
-    _screenshot(offline.page, tmp_path, f"docs-redoc-{backend}.png")
+    screenshot(offline.page, tmp_path, f"docs-redoc-{backend}.png")
 
     assert offline.aborted == []
     assert offline.csp_violations() == [f"img-src {REDOC_LOGO}"]
