@@ -13,6 +13,7 @@ from app.changes import router as changes
 from app.countries import router as countries
 from app.groups import router as groups
 from app.http.deps import reject_unknown_query_params
+from app.releases import router as releases
 from app.sources import router as sources
 
 # CP_REQUIRE_KEY_FOR_READS makes every data route ask for a key; health probes never do.
@@ -28,6 +29,7 @@ data_router.include_router(categories.router)
 data_router.include_router(sources.router)
 data_router.include_router(groups.router)
 data_router.include_router(changes.router)
+data_router.include_router(releases.router)
 
 api_router = APIRouter()
 api_router.include_router(data_router)

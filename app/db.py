@@ -10,10 +10,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Integer, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import URL, Dialect, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from app.db_deadline import guard_engine
@@ -33,6 +33,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# The revision from which a row's current content holds (app.releases.history).
+STAMP_COLUMN = "valid_from_revision"
+
+
+class RevisionStamped:
+    """A table a release can freeze: database triggers stamp every written row with the
+    revision its transaction commits as, and file the content it replaces (or deletes) in
+    `<table>_history` with its validity range (app.releases.history). Never read or set by
+    the application, hence deferred."""
+
+    valid_from_revision: Mapped[int] = mapped_column(Integer, server_default="0", deferred=True)
+
+
 MODEL_MODULES = (
     "app.countries.models",
     "app.categories.models",
@@ -42,6 +55,8 @@ MODEL_MODULES = (
     "app.api_keys.models",
     "app.changes.models",
     "app.revisions.models",
+    "app.releases.models",
+    "app.releases.history",
 )
 
 

@@ -25,6 +25,7 @@ from app.migrating import head_revisions
 from app.observability.db_timing import time_statements
 from app.observability.metrics import GaugeSources, Metrics
 from app.problems import install_problem_handlers
+from app.releases.dispatch import FrozenReleases, ReleaseLookup
 from app.revisions.models import PENDING_REVISION
 from app.revisions.trackers import (
     DatabaseRevision,
@@ -58,7 +59,7 @@ the report through which it is known. `unknown` means no source we hold reports 
 # FastAPI 0.16x instruments itself whenever OpenTelemetry is importable, asking the global
 # providers (environment lookups) on every request: ~20 µs of a ~100 µs cached read. Spans,
 # when wanted, come from app.observability.tracing, so FastAPI's own stay off.
-_NO_NATIVE_TELEMETRY: dict[str, Any] = (
+NO_NATIVE_TELEMETRY: dict[str, Any] = (
     {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
     if "telemetry" in inspect.signature(FastAPI).parameters
     else {}
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.stop_tracing is not None:
                 app.state.stop_tracing()
             app.state.revision_tracker.stop()
+            app.state.frozen_releases.dispose()
             app.state.engine.dispose()
             if app.state.read_engine is not engine:
                 app.state.read_engine.dispose()
@@ -105,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Served by app.docs_ui from vendored files instead of FastAPI's CDN pages.
         docs_url=None,
         redoc_url=None,
-        **_NO_NATIVE_TELEMETRY,
+        **NO_NATIVE_TELEMETRY,
     )
     engine = make_engine(settings)
     app.state.settings = settings
@@ -127,6 +129,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     event.listen(app.state.sessionmaker, "after_rollback", _forget_pending)
     install_problem_handlers(app)
     app.include_router(api_router)
+    # After the routers: `/releases/{version}` itself and `/releases/latest` are routes.
+    app.state.frozen_releases = FrozenReleases(settings, ReleaseLookup(app.state.read_sessionmaker))
+    app.mount("/releases/{version}", app.state.frozen_releases)
     app.include_router(web.router)
     web.mount_static(app)
     install_docs_ui(app)

@@ -78,6 +78,11 @@ class Problem(BaseModel):
     )
 
 
+# Where an application answering below another is mounted (app.releases.dispatch): the
+# `instance` names the path the client asked for.
+MOUNTED_AT = "cp.mounted_at"
+
+
 def problem_response(
     request: Request,
     *,
@@ -94,7 +99,7 @@ def problem_response(
         "status": status,
         "detail": detail,
         # scope["path"], not request.url.path: the URL round trip drops tab, CR and LF.
-        "instance": request.scope["path"],
+        "instance": request.scope.get(MOUNTED_AT, "") + request.scope["path"],
         **extra,
     }
     record = record_of(request.scope)

@@ -8,6 +8,7 @@ from sqlalchemy import func, inspect, select
 
 from app import migrating
 from app.db import make_engine
+from app.releases.history import VERSIONED_TABLES
 from app.settings import Settings
 from app.sources.models import Source
 from tests.factories import load_seed_folder
@@ -24,6 +25,8 @@ TABLES = {
     "group_memberships",
     "groups",
     "sources",
+    "releases",
+    *(f"{table}_history" for table in VERSIONED_TABLES),
 }
 
 

@@ -5,12 +5,12 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, str_enum
+from app.db import Base, RevisionStamped, UTCDateTime, str_enum
 from app.sources.models import Source
 from app.vocabulary import AssessedValue, CategoryKey
 
 
-class Assessment(Base):
+class Assessment(RevisionStamped, Base):
     """One source's value for a country in a category, as of a date.
 
     `source_id` is what asserts the value (e.g. the leaked chart); `reported_via_id` is the

@@ -3,11 +3,11 @@ from __future__ import annotations
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, str_enum
+from app.db import Base, RevisionStamped, str_enum
 from app.vocabulary import CategoryKey
 
 
-class Category(Base):
+class Category(RevisionStamped, Base):
     """One of the four categories the chart is reported to assess."""
 
     __tablename__ = "categories"

@@ -9,6 +9,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from app.changes.models import Change
+from app.db import STAMP_COLUMN
 from app.vocabulary import ChangeAction
 
 SEED_ACTOR = "seed"
@@ -18,6 +19,8 @@ def snapshot(obj: object) -> dict[str, Any]:
     """The column values of an ORM object as JSON-ready data (dates as ISO text)."""
     values: dict[str, Any] = {}
     for attr in inspect(obj).mapper.column_attrs:
+        if attr.key == STAMP_COLUMN:  # bookkeeping of the database's, not the entity's
+            continue
         value = getattr(obj, attr.key)
         if isinstance(value, Enum):
             value = value.value

@@ -3,10 +3,10 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, RevisionStamped
 
 
-class Country(Base):
+class Country(RevisionStamped, Base):
     """A government a source could assess, keyed by its ISO 3166-1 alpha-2 code."""
 
     __tablename__ = "countries"

@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, RevisionStamped
 
 
-class Group(Base):
+class Group(RevisionStamped, Base):
     """An organisation countries belong to (the EU, NATO), keyed by a short slug."""
 
     __tablename__ = "groups"
@@ -21,7 +21,7 @@ class Group(Base):
     source_id: Mapped[str] = mapped_column(String(100), ForeignKey("sources.id"))
 
 
-class GroupMembership(Base):
+class GroupMembership(RevisionStamped, Base):
     """One span of a country's membership of a group: from `joined` (the first day it is a
     member) until `left` (the first day it no longer is; None: still a member)."""
 

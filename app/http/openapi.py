@@ -204,6 +204,7 @@ TAGS = [
     {"name": "sources", "description": "Where values come from, and how far to trust them."},
     {"name": "groups", "description": "Alliances and unions (EU, NATO): members over time."},
     {"name": "changes", "description": "Every write, in order: the change log."},
+    {"name": "releases", "description": "Immutable, citable versions of the dataset."},
     {"name": "health", "description": "Liveness and readiness probes for orchestrators."},
 ]
 SERVERS = [{"url": "/", "description": "The server this document is served from."}]

@@ -191,7 +191,9 @@ class ConditionalGetMiddleware:
                         response_headers["ETag"] = etag
                     if static and "last-modified" in response_headers:
                         del response_headers["last-modified"]
-                    response_headers["Cache-Control"] = cache_control
+                    # A release's reads say `immutable` themselves (app.releases.dispatch).
+                    if "immutable" not in response_headers.get("cache-control", ""):
+                        response_headers["Cache-Control"] = cache_control
                     tag = response_headers["etag"]
                     if status == 200 and if_none_match and matches_etag(if_none_match, tag):
                         message = not_modified(message)

@@ -73,12 +73,17 @@ class RouteTemplates:
     def _match(self, path: str) -> str:
         if self._patterns is None:
             templates = [*self.app.openapi().get("paths", {}), "/"]
-            templates += [
-                route.path_format for route in self.app.router.routes if isinstance(route, Mount)
-            ]
+            # A mount answers everything below it too (the frozen releases).
+            mounts = [r.path_format for r in self.app.router.routes if isinstance(r, Mount)]
             self._patterns = [
                 (re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(t)) + "$"), t)
                 for t in templates
+            ] + [
+                (
+                    re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(t)) + "(/.*)?$"),
+                    t + "/{path}",
+                )
+                for t in mounts
             ]
         for pattern, template in self._patterns:
             if pattern.match(path):

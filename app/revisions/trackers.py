@@ -100,6 +100,27 @@ class NoTracker:
     listening = None
 
 
+class FixedRevision:
+    """Vouches for one revision forever: a release's, whose data never changes."""
+
+    def __init__(self, revision: int) -> None:
+        self.revision = revision
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+    async def current(self) -> int | None:
+        return self.revision
+
+    def observe(self, revision: int) -> None: ...
+
+    @property
+    def known(self) -> int | None:
+        return self.revision
+
+    listening = None
+
+
 class SqliteRevisionTracker:
     def __init__(self, path: str, read_revision: Callable[[], int]) -> None:
         self._files = (path, f"{path}-wal")

@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, str_enum
+from app.db import Base, RevisionStamped, UTCDateTime, str_enum
 from app.vocabulary import SourceKind, VerificationStatus
 
 
-class Source(Base):
+class Source(RevisionStamped, Base):
     """A document or report that asserts or relays assessed values."""
 
     __tablename__ = "sources"

@@ -169,6 +169,7 @@ def test_every_route_with_a_body_reads_it_strictly(settings: Settings) -> None:
         (["PATCH"], "/assessments/{assessment_id}"),
         (["PATCH"], "/sources/{source_id}"),
         (["POST"], "/assessments"),
+        (["POST"], "/releases"),
         (["POST"], "/sources"),
     ]
     assert all(isinstance(c.original_route, StrictJSONRoute) for c in with_body)

@@ -1,0 +1,198 @@
+"""`/releases/{version}/...`: every read of the dataset, frozen at a release's revision.
+
+Mounted under the main application (its middleware runs once, outside). For each release
+a small read-only application (the read routers, the problem handlers) runs on a frozen
+engine (app.releases.frozen), its links prefixed with the release's path; applications are
+kept for the few releases read last. Its 200s are cacheable for a year (`immutable`), with
+a strong ETag derived from the release's hash and what selects the representation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+
+from app.api_keys.security import require_read_access
+from app.assessments import csv_metadata_router, export_router
+from app.assessments import router as assessments
+from app.assessments.snapshots import PositionSnapshots
+from app.categories import router as categories
+from app.countries import router as countries
+from app.db import make_sessionmaker
+from app.errors import NotFound
+from app.groups import router as groups
+from app.http.deps import reject_unknown_query_params
+from app.middleware.http_cache import IMMUTABLE_MAX_AGE, matches_etag
+from app.observability.request_ids import RECORD_STATE, record_of
+from app.problems import MOUNTED_AT, install_problem_handlers, problem_response, render_error
+from app.releases.frozen import frozen_engine
+from app.releases.models import Release
+from app.releases.service import VERSION_PATTERN
+from app.revisions.trackers import FixedRevision
+from app.settings import Settings
+from app.sources import router as sources
+
+KEPT_RELEASES = 4
+IMMUTABLE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
+
+
+def _read_router() -> APIRouter:
+    """The data routers a release serves (their writes are refused before routing)."""
+    router = APIRouter(
+        dependencies=[Depends(reject_unknown_query_params), Depends(require_read_access)]
+    )
+    for module in (
+        assessments,
+        export_router,
+        csv_metadata_router,
+        countries,
+        categories,
+        sources,
+        groups,
+    ):
+        router.include_router(module.router)
+    return router
+
+
+def _frozen_app(settings: Settings, release: Release) -> tuple[FastAPI, Engine]:
+    from app.main import NO_NATIVE_TELEMETRY
+
+    engine = frozen_engine(settings, release.revision)
+    prefix = f"{settings.public_url or ''}/releases/{release.version}"
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **NO_NATIVE_TELEMETRY)
+    app.state.settings = settings.model_copy(update={"public_url": prefix})
+    app.state.engine = app.state.read_engine = engine
+    app.state.sessionmaker = app.state.read_sessionmaker = make_sessionmaker(engine)
+    app.state.snapshots = PositionSnapshots()
+    app.state.revision_tracker = FixedRevision(release.revision)
+    install_problem_handlers(app)
+    app.include_router(_read_router())
+    return app, engine
+
+
+def _request_record(scope: Scope) -> dict[str, object]:
+    record = record_of(scope)
+    return {} if record is None else {RECORD_STATE: record}
+
+
+def _etag(release: Release, scope: Scope, accept: str) -> str:
+    query = "&".join(sorted(scope.get("query_string", b"").decode("latin-1").split("&")))
+    key = "\n".join([release.sha256, scope["path"], query, accept])
+    return f'"{release.sha256[:16]}-{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
+
+
+class ReleaseLookup:
+    """Finds a release by version; found ones are kept (a release never changes)."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        self._known: dict[str, Release] = {}
+
+    def _load(self, version: str) -> Release | None:
+        with self.factory() as session:
+            return session.get(Release, version)
+
+    async def __call__(self, version: str) -> Release | None:
+        release = self._known.get(version)
+        if release is None:
+            release = await run_in_threadpool(self._load, version)
+            if release is not None:
+                self._known[version] = release
+        return release
+
+
+class FrozenReleases:
+    """The ASGI app mounted at `/releases/{version}`."""
+
+    def __init__(
+        self, settings: Settings, find: Callable[[str], Awaitable[Release | None]]
+    ) -> None:
+        self.settings = settings
+        self.find = find
+        self._apps: OrderedDict[str, tuple[FastAPI, Engine]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _app_for(self, release: Release) -> FastAPI:
+        with self._lock:
+            if release.version in self._apps:
+                self._apps.move_to_end(release.version)
+                return self._apps[release.version][0]
+            built = _frozen_app(self.settings, release)
+            self._apps[release.version] = built
+            while len(self._apps) > KEPT_RELEASES:
+                _, (_, engine) = self._apps.popitem(last=False)
+                engine.dispose()
+            return built[0]
+
+    def dispose(self) -> None:
+        with self._lock:
+            for _, engine in self._apps.values():
+                engine.dispose()
+            self._apps.clear()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        version = str(scope.get("path_params", {}).get("version", ""))
+        root_path = str(scope.get("root_path", ""))
+        path = str(scope["path"])
+        rest = path[len(root_path) :] if path.startswith(root_path) else path
+        release = await self.find(version) if re.fullmatch(VERSION_PATTERN, version) else None
+        if release is None:
+            error = NotFound(f"no release {version!r}; GET /releases lists them")
+            await render_error(Request(scope), error)(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            refused = problem_response(
+                Request(scope),
+                status=405,
+                type_="about:blank",
+                title="Method Not Allowed",
+                detail="A release is read-only: GET and HEAD only.",
+                headers={"Allow": "GET, HEAD"},
+            )
+            await refused(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        etag = _etag(release, scope, headers.get("accept", ""))
+        if matches_etag(headers.get("if-none-match", ""), etag, star=False):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": [(b"etag", etag.encode()), (b"cache-control", IMMUTABLE.encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        app = await run_in_threadpool(self._app_for, release)
+        child: Scope = {
+            **scope,
+            "path": rest or "/",
+            "raw_path": (rest or "/").encode(),
+            "root_path": "",
+            MOUNTED_AT: path[: len(path) - len(rest)] if rest else path,
+            # The outer layers' notes (the live revision) are not the release's; the
+            # request's record (its id, for problems and the log line) is.
+            "state": _request_record(scope),
+        }
+
+        async def frozen_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                response_headers = MutableHeaders(scope=message)
+                response_headers["ETag"] = etag
+                response_headers["Cache-Control"] = IMMUTABLE
+            await send(message)
+
+        await app(child, receive, frozen_send)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from app.schemas import NO_NUL, AppInput, AppModel, Page
+from app.vocabulary import ChangeAction
+
+Version = Annotated[str, StringConstraints(max_length=20)]
+
+
+class ReleaseCreate(AppInput):
+    """What `POST /releases` needs: the version to give the current revision."""
+
+    version: Version = Field(
+        description="Dot-separated numbers without leading zeros, higher than every earlier "
+        "release's (compared as numbers), never reused.",
+        examples=["2026.1"],
+    )
+    notes: (
+        Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)] | None
+    ) = Field(default=None, description="What changed, for readers of the release.")
+
+
+class ReleaseChange(AppModel):
+    """One change-log entry a release adds to the previous one (`GET /changes` has it whole)."""
+
+    id: int = Field(description="The entry's id in the change log.", examples=[14])
+    at: datetime = Field(description="When the change was committed (UTC).")
+    actor: str = Field(description="The API key's name, or `seed` for the seed loader.")
+    action: ChangeAction = Field(description="What happened.")
+    entity: str = Field(description="What kind of entity changed (`assessment`, `source`, ...).")
+    entity_id: str = Field(description="The changed entity's id.", examples=["1"])
+
+
+class ReleaseChanges(AppModel):
+    """What the change log recorded between the previous release and this one."""
+
+    total: int = Field(description="Change-log entries since the previous release.")
+    items: list[ReleaseChange] = Field(description="The first 1000 of them, oldest first.")
+    since: int = Field(description="`GET /changes?since=` this id lists them all.")
+
+
+class Citation(AppModel):
+    """How to cite the release."""
+
+    text: str = Field(description="A plain-text reference to the release.")
+    bibtex: str = Field(description="The same as a BibTeX `@misc` entry.")
+
+
+class ReleaseLinks(AppModel):
+    """Where the release's data is."""
+
+    self: str = Field(description="This release.")
+    data: str = Field(
+        description="Prefix of the frozen reads: append any read's path, "
+        "e.g. `/countries/RS/positions`."
+    )
+    datapackage: str = Field(description="The Frictionless Data Package descriptor.")
+    data_zip: str = Field(description="The package and its CSV files, zipped.")
+
+
+class ReleaseRead(AppModel):
+    """A release: one dataset revision, frozen under a version. Everything under
+    `/releases/{version}/` answers the same bytes forever."""
+
+    version: str = Field(description="The release's version.", examples=["2026.1"])
+    created_at: datetime = Field(description="When the release was made (UTC).")
+    revision: int = Field(description="The dataset revision it froze.")
+    sha256: str = Field(
+        description="SHA-256 of the frozen content in canonical form (app.releases.frozen); "
+        "the ETags under the release derive from it."
+    )
+    notes: str | None = Field(description="What changed, as its maker put it.")
+    counts: dict[str, int] = Field(description="Rows per table in the release.")
+    changes: ReleaseChanges = Field(
+        description="The change-log entries since the previous release."
+    )
+    citation: Citation = Field(description="How to cite this release.")
+    links: ReleaseLinks = Field(description="Where its data is.")
+
+
+class ReleasePage(Page[ReleaseRead]):
+    """A page of releases, newest first."""

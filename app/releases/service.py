@@ -1,0 +1,119 @@
+"""Making and finding releases. No FastAPI here: the CLI and the API share it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.changes.models import Change
+from app.errors import Conflict, InvalidInput, NotFound
+from app.releases.frozen import content_digest, frozen_engine
+from app.releases.models import Release
+from app.revisions.models import DatasetRevision, bump_revision
+from app.settings import Settings
+
+# `2026.1`, `25.1.2`: dot-separated numbers without leading zeros, compared as numbers.
+VERSION_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8})){1,3}$"
+MAX_CHANGES_LISTED = 1000
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def check_version(version: str) -> None:
+    if len(version) > 20 or not re.fullmatch(VERSION_PATTERN, version):
+        raise InvalidInput(
+            f"version {version!r} is not a release version: dot-separated numbers "
+            "without leading zeros, e.g. 2026.1 (at most 20 characters)",
+            errors=[
+                {"loc": ["body", "version"], "msg": "not a release version", "type": "value_error"}
+            ],
+        )
+
+
+def latest_release(session: Session) -> Release | None:
+    return session.scalars(select(Release).order_by(Release.sequence.desc()).limit(1)).first()
+
+
+def get_release(session: Session, *, version: str) -> Release:
+    release = session.get(Release, version)
+    if release is None:
+        raise NotFound(f"no release {version!r}; GET /releases lists them")
+    return release
+
+
+def list_releases(
+    session: Session, *, limit: int | None, offset: int
+) -> tuple[Sequence[Release], int]:
+    """A page of releases, newest first, and how many there are."""
+    total = session.scalar(select(func.count()).select_from(Release)) or 0
+    query = select(Release).order_by(Release.sequence.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all(), total
+
+
+def changes_of(session: Session, release: Release) -> tuple[Sequence[Change], int]:
+    """The change-log entries a release adds to the previous one (the first
+    MAX_CHANGES_LISTED, oldest first) and how many there are."""
+    span = (Change.id > release.changes_after, Change.id <= release.changes_upto)
+    total = session.scalar(select(func.count()).select_from(Change).where(*span)) or 0
+    rows = session.scalars(
+        select(Change).where(*span).order_by(Change.id).limit(MAX_CHANGES_LISTED)
+    )
+    return rows.all(), total
+
+
+def create_release(
+    session: Session, *, settings: Settings, version: str, notes: str | None, actor: str
+) -> Release:
+    """Freeze the current revision as `version`, in the caller's transaction.
+
+    The revision row is locked first (on PostgreSQL), so no write is half-way while the
+    revision and the change log's end are read; the content is then hashed through a
+    frozen engine, so the digest is of exactly what the release will serve.
+    """
+    check_version(version)
+    if session.get(Release, version) is not None:
+        raise Conflict(f"release {version!r} exists; a version is never reused")
+    previous = latest_release(session)
+    if previous is not None and version_key(version) <= version_key(previous.version):
+        raise Conflict(
+            f"release {version!r} would not be newer than the latest, {previous.version!r}: "
+            "versions only go up"
+        )
+    lock = select(DatasetRevision.revision).where(DatasetRevision.id == 1)
+    if session.get_bind().dialect.name == "postgresql":
+        lock = lock.with_for_update()
+    revision = session.scalar(lock) or 0
+    changes_upto = session.scalar(select(func.max(Change.id))) or 0
+    engine = frozen_engine(settings, revision, batch=True)
+    try:
+        with engine.connect() as connection:
+            sha256, counts = content_digest(connection)
+    finally:
+        engine.dispose()
+    sequence = (session.scalar(select(func.max(Release.sequence))) or 0) + 1
+    release = Release(
+        version=version,
+        sequence=sequence,
+        created_at=datetime.now(UTC),
+        revision=revision,
+        sha256=sha256,
+        notes=notes,
+        actor=actor,
+        counts=counts,
+        changes_after=previous.changes_upto if previous is not None else 0,
+        changes_upto=changes_upto,
+    )
+    session.add(release)
+    session.flush()
+    # The data is unchanged, but what /releases (and the pages citing the latest) answer is
+    # not: a new revision drops every cached copy of them.
+    bump_revision(session)
+    return release

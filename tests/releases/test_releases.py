@@ -1,0 +1,264 @@
+"""Releases, on both backends: made through the API and the CLI, listed, and read frozen —
+the same bytes after later writes, retractions, re-seeds and restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect
+
+from app.db import make_engine
+from app.main import create_app
+from app.releases.history import HISTORY_TABLES, VERSIONED_TABLES, content_columns
+from app.settings import Settings
+from app.vocabulary import KeyScope
+from tests.factories import (
+    CHART,
+    SERBIA_TRAINING_EVIDENCE,
+    bearer,
+    edited_seeds,
+    load_seed_folder,
+    make_key,
+)
+
+STATEMENT = "serbia-presidency-statement-2023-04"
+NEW_SOURCE: dict[str, Any] = {
+    "id": STATEMENT,
+    "title": "Statement of the President of Serbia on arms for Ukraine (illustrative)",
+    "kind": "official_statement",
+    "publisher": "Office of the President of Serbia",
+    "published_on": "2023-04-20",
+    "document_date": "2023-04-20",
+    "verification_status": "not_applicable",
+}
+DISSENT: dict[str, Any] = {
+    "country": "RS",
+    "category": "lethal_aid",
+    "value": "no",
+    "source": STATEMENT,
+    "as_of": "2023-04-20",
+    "evidence": "Illustrative: the presidency states that Serbia sends no arms to Ukraine.",
+}
+# Reads a release must answer unchanged (JSON and exports).
+FROZEN_READS = [
+    "/countries",
+    "/countries/RS",
+    "/countries/RS/positions",
+    "/countries/RS/positions?as_of=2023-03-01",
+    f"/countries/RS/positions?source={CHART}",
+    "/countries/RS/assessments",
+    "/positions",
+    "/positions?group=nato&as_of=2023-03-02",
+    "/stats",
+    "/sources",
+    f"/sources/{CHART}",
+    "/categories",
+    "/exports/positions.csv",
+    "/exports/positions.ndjson",
+    "/exports/countries/RS/assessments.csv",
+    "/exports/stats.csv",
+]
+
+
+@pytest.fixture
+def admin(seeded_settings: Settings) -> str:
+    return make_key(seeded_settings, "alice-admin", KeyScope.admin)
+
+
+def release(client: TestClient, admin: str, version: str, **body: Any) -> Any:
+    return client.post("/releases", json={"version": version, **body}, headers=bearer(admin))
+
+
+def frozen(client: TestClient, version: str) -> dict[str, bytes]:
+    answers = {}
+    for path in FROZEN_READS:
+        response = client.get(f"/releases/{version}{path}")
+        assert response.status_code == 200, (path, response.text)
+        answers[path] = response.content
+    return answers
+
+
+def lethal_aid(body: dict[str, Any]) -> tuple[str, bool]:
+    position = next(p for p in body["positions"] if p["category"] == "lethal_aid")
+    return position["value"], position["disputed"]
+
+
+def dissent(client: TestClient, admin: str) -> None:
+    assert client.post("/sources", json=NEW_SOURCE, headers=bearer(admin)).status_code == 201
+    created = client.post("/assessments", json=DISSENT, headers=bearer(admin))
+    assert created.status_code == 201, created.text
+
+
+def test_a_release_keeps_the_old_value_while_the_live_url_shows_the_new(
+    client: TestClient, admin: str
+) -> None:
+    made = release(client, admin, "2026.1", notes="The chart as reported.")
+    assert made.status_code == 201, made.text
+    assert made.headers["Location"] == "/releases/2026.1"
+    body = made.json()
+    assert body["version"] == "2026.1" and body["notes"] == "The chart as reported."
+    assert len(body["sha256"]) == 64
+    assert body["counts"]["countries"] == 39 and body["counts"]["assessments"] == 13
+    assert body["changes"]["total"] == body["changes"]["since"] + len(body["changes"]["items"])
+    assert "2026.1" in body["citation"]["text"] and body["citation"]["bibtex"].startswith("@misc{")
+    before = frozen(client, "2026.1")
+
+    dissent(client, admin)
+
+    live = client.get("/countries/RS/positions").json()
+    assert lethal_aid(live) == ("no", True)
+    old = client.get("/releases/2026.1/countries/RS/positions").json()
+    assert lethal_aid(old) == ("yes", False)
+    assert frozen(client, "2026.1") == before
+
+
+def test_a_release_answers_the_same_bytes_after_updates_retractions_reseeds_and_restarts(
+    seeded_settings: Settings, tmp_path: Any
+) -> None:
+    admin = make_key(seeded_settings, "alice-admin", KeyScope.admin)
+    with TestClient(create_app(seeded_settings)) as client:
+        assert release(client, admin, "2026.1").status_code == 201
+        before = frozen(client, "2026.1")
+        sha = client.get("/releases/2026.1").json()["sha256"]
+        dissent(client, admin)
+        # An update of a frozen row (the assessment's evidence) and a retraction.
+        first = client.get("/countries/RS/assessments").json()["items"][0]
+        etag = client.get(f"/assessments/{first['id']}").headers["ETag"]
+        patched = client.patch(
+            f"/assessments/{first['id']}",
+            json={"evidence": "Rewritten later."},
+            headers=bearer(admin, **{"If-Match": etag}),
+        )
+        assert patched.status_code == 200, patched.text
+        etag = client.get(f"/sources/{CHART}").headers["ETag"]
+        retracted = client.delete(f"/sources/{CHART}", headers=bearer(admin, **{"If-Match": etag}))
+        assert retracted.status_code == 204, retracted.text
+        assert frozen(client, "2026.1") == before
+    # A re-seed that edits a frozen assessment, then a fresh process.
+    load_seed_folder(
+        seeded_settings, edited_seeds(tmp_path, SERBIA_TRAINING_EVIDENCE, "Edited by a re-seed.")
+    )
+    with TestClient(create_app(seeded_settings)) as client:
+        assert frozen(client, "2026.1") == before
+        assert client.get("/releases/2026.1").json()["sha256"] == sha
+        assert "Edited by a re-seed." in client.get("/countries/RS/assessments").text
+
+
+def test_release_reads_are_immutable_with_an_etag_from_the_hash(
+    client: TestClient, admin: str
+) -> None:
+    sha = release(client, admin, "2026.1").json()["sha256"]
+    response = client.get("/releases/2026.1/countries/RS/positions")
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    etag = response.headers["ETag"]
+    assert etag.startswith(f'"{sha[:16]}-')
+    assert client.get("/releases/2026.1/countries/AT/positions").headers["ETag"] != etag
+    again = client.get("/releases/2026.1/countries/RS/positions", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["ETag"] == etag
+    head = client.head("/releases/2026.1/countries/RS/positions")
+    assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == etag
+    assert head.headers["Vary"] == response.headers["Vary"]
+
+
+def test_release_links_stay_inside_the_release(client: TestClient, admin: str) -> None:
+    release(client, admin, "2026.1")
+    response = client.get("/releases/2026.1/countries", params={"limit": 10})
+    assert '</releases/2026.1/countries?limit=10&offset=10>; rel="next"' in response.headers["Link"]
+
+
+def test_release_errors_are_problems(client: TestClient, admin: str) -> None:
+    release(client, admin, "2026.1")
+    unknown = client.get("/releases/2027.1/countries")
+    assert unknown.status_code == 404
+    assert unknown.headers["Content-Type"] == "application/problem+json"
+    assert unknown.json()["instance"] == "/releases/2027.1/countries"
+    missing = client.get("/releases/2026.1/countries/ZZ")
+    assert (
+        missing.status_code == 404 and missing.json()["instance"] == "/releases/2026.1/countries/ZZ"
+    )
+    assert "request_id" in missing.json()
+    assert missing.headers["Cache-Control"] == "no-store"
+    write = client.post("/releases/2026.1/sources", json=NEW_SOURCE, headers=bearer(admin))
+    assert write.status_code == 405 and write.headers["Allow"] == "GET, HEAD"
+    misspelt = client.get("/releases/2026.1/positions", params={"catgory": "training"})
+    assert misspelt.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("version", "status"),
+    [("2026", 422), ("2026.01", 422), ("v2026.1", 422), ("2026.1.1.1.1", 422), ("latest", 422)],
+)
+def test_release_versions_are_validated(
+    client: TestClient, admin: str, version: str, status: int
+) -> None:
+    response = release(client, admin, version)
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert client.get("/releases").json()["total"] == 0
+
+
+def test_a_version_is_never_reused_and_only_goes_up(client: TestClient, admin: str) -> None:
+    assert release(client, admin, "2026.2").status_code == 201
+    assert release(client, admin, "2026.2").status_code == 409
+    lower = release(client, admin, "2026.1")
+    assert lower.status_code == 409 and "2026.2" in lower.json()["detail"]
+    assert release(client, admin, "2026.10").status_code == 201  # numbers, not text
+
+
+def test_releases_need_an_admin_key(client: TestClient, seeded_settings: Settings) -> None:
+    writer = make_key(seeded_settings, "walter-writer", KeyScope.write)
+    assert client.post("/releases", json={"version": "2026.1"}).status_code == 401
+    assert release(client, writer, "2026.1").status_code == 403
+
+
+def test_releases_are_listed_newest_first_and_latest_redirects(
+    client: TestClient, admin: str
+) -> None:
+    assert client.get("/releases/latest", follow_redirects=False).status_code == 404
+    for version in ("2026.1", "2026.2", "2026.3"):
+        assert release(client, admin, version).status_code == 201
+    page = client.get("/releases", params={"limit": 2})
+    assert [r["version"] for r in page.json()["items"]] == ["2026.3", "2026.2"]
+    assert page.json()["total"] == 3 and page.headers["X-Total-Count"] == "3"
+    latest = client.get("/releases/latest", follow_redirects=False)
+    assert latest.status_code == 307
+    assert latest.headers["Location"] == "/releases/2026.3"
+    assert latest.headers["Cache-Control"] == "public, max-age=60"
+    assert client.get("/releases/2026.2").json()["version"] == "2026.2"
+
+
+def test_release_lists_the_changes_since_the_previous(client: TestClient, admin: str) -> None:
+    first = release(client, admin, "2026.1").json()
+    dissent(client, admin)
+    second = release(client, admin, "2026.2").json()
+    assert second["changes"]["since"] == first["changes"]["since"] + first["changes"]["total"]
+    assert [(c["action"], c["entity"]) for c in second["changes"]["items"]] == [
+        ("create", "source"),
+        ("create", "assessment"),
+    ]
+    assert second["revision"] > first["revision"]
+    assert second["sha256"] != first["sha256"]
+
+
+def test_history_tables_keep_every_column_of_their_live_tables(settings: Settings) -> None:
+    """A migration adding a column to a versioned table must add it to its history too."""
+    engine = make_engine(settings)
+    try:
+        database = inspect(engine)
+        for table in VERSIONED_TABLES:
+            live = {c["name"] for c in database.get_columns(table)}
+            history = {c["name"] for c in database.get_columns(HISTORY_TABLES[table].name)}
+            assert set(content_columns(table)) | {"valid_from_revision"} == live
+            assert live | {"history_id", "valid_to_revision"} == history
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def cli_env(seeded_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", seeded_settings.database_url)
+    yield
