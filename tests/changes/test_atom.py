@@ -11,6 +11,7 @@ import feedparser
 import pytest
 from fastapi.testclient import TestClient
 
+from app.main import create_app
 from app.settings import Settings
 from app.vocabulary import KeyScope
 from tests.factories import CHART, bearer, make_key
@@ -220,12 +221,54 @@ def test_markup_in_evidence_and_titles_is_escaped(client: TestClient, alice: str
     assert "note: <![CDATA[ not markup ]]>" in text
 
 
+def test_source_edits_and_retractions_read_as_sentences(client: TestClient, alice: str) -> None:
+    path = f"/sources/{CHART}"
+    etag = client.get(path).headers["ETag"]
+    edited = client.patch(
+        path,
+        json={"verification_status": "disputed", "verification_note": "Contested."},
+        headers=bearer(alice, **{"If-Match": etag}),
+    )
+    assert edited.status_code == 200, edited.text
+    retracted = client.delete(
+        path,
+        params={"note": "Test."},
+        headers=bearer(alice, **{"If-Match": edited.headers["ETag"]}),
+    )
+    assert retracted.status_code == 204, retracted.text
+    title = client.get(path).json()["title"]
+    newest, before = read_feed(client).entries[:2]
+    assert newest.title == f"Source {CHART} ({title}) retracted (by key alice)"
+    assert before.title == (
+        f"Source {CHART} ({title}) edited: "
+        "verification status unverified → disputed, verification note (by key alice)"
+    )
+    assert links(before)["alternate"] == path
+    assert before.content[0].value.endswith(" → Contested.")
+
+
+def test_public_url_makes_feed_links_absolute(seeded_settings: Settings) -> None:
+    base = "https://api.example.org/v1"
+    app = create_app(seeded_settings.model_copy(update={"public_url": base}))
+    with TestClient(app) as public:
+        response = public.get("/changes.atom", params={"country": "RS"})
+        feed = feedparser.parse(response.content)
+    assert not feed.bozo
+    assert links(feed.feed) == {"self": f"{base}/changes.atom?country=RS", "alternate": f"{base}/"}
+    assert links(feed.entries[0])["alternate"].startswith(f"{base}/assessments/")
+    assert feed.entries[0].id.startswith("urn:country-positions:change:")  # not host-bound
+
+
 def test_feed_revalidates_until_the_data_changes(client: TestClient, alice: str) -> None:
     first = client.get("/changes.atom")
     etag = first.headers["ETag"]
     again = client.get("/changes.atom", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.content == b""
+    head = client.head("/changes.atom")
+    assert head.status_code == 200
+    assert head.headers["ETag"] == etag
+    assert head.headers["content-type"] == ATOM
     assessment_id = serbia_lethal_aid(client)
     current = client.get(f"/assessments/{assessment_id}").headers["ETag"]
     client.patch(
