@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import Session
 
 from app.changes.models import Change
@@ -57,6 +57,30 @@ def record_change(
 def list_changes(session: Session, *, since: int, limit: int) -> Sequence[Change]:
     """Entries after the cursor `since` (an entry id), oldest first."""
     query = select(Change).where(Change.id > since).order_by(Change.id).limit(limit)
+    return session.scalars(query).all()
+
+
+# Entities whose snapshots name a country in `country_code`.
+COUNTRY_SCOPED = ("assessment", "group_membership")
+
+
+def latest_changes(
+    session: Session, *, limit: int, country_code: str | None = None
+) -> Sequence[Change]:
+    """The newest entries, newest first; with `country_code` (alpha-2), only those about
+    that country: its own entry, and assessments and memberships naming it before or after."""
+    query = select(Change).order_by(Change.id.desc()).limit(limit)
+    if country_code is not None:
+        names_it = or_(
+            Change.after["country_code"].as_string() == country_code,
+            Change.before["country_code"].as_string() == country_code,
+        )
+        query = query.where(
+            or_(
+                (Change.entity == "country") & (Change.entity_id == country_code),
+                Change.entity.in_(COUNTRY_SCOPED) & names_it,
+            )
+        )
     return session.scalars(query).all()
 
 

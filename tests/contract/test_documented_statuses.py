@@ -148,6 +148,7 @@ READ_OPERATIONS = (
     "getStats",
     "listCategories",
     "listChanges",
+    "getChangesFeed",
     "listCountries",
     "listCountryAssessments",
     "listCountryPositions",
@@ -293,6 +294,11 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("listChanges", "200"): lambda api: api.up.get("/changes", params={"since": 40}),
     ("listChanges", "422"): lambda api: api.up.get("/changes", params={"limit": 0}),
     ("listChanges", "503"): _down("GET", "/changes"),
+    # GET /changes.atom
+    ("getChangesFeed", "200"): lambda api: api.up.get("/changes.atom", params={"country": "srb"}),
+    ("getChangesFeed", "404"): lambda api: api.up.get("/changes.atom", params={"country": "ZZ"}),
+    ("getChangesFeed", "422"): lambda api: api.up.get("/changes.atom", params={"since": 3}),
+    ("getChangesFeed", "503"): _down("GET", "/changes.atom"),
     # GET /countries, /countries/{code}, its assessments and positions
     ("listCountries", "200"): lambda api: api.up.get(
         "/countries", params={"category": "training", "value": "no"}
