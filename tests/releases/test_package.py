@@ -138,6 +138,16 @@ def test_a_package_whose_data_changed_is_invalid(session: Session, tmp_path: Pat
     assert not frictionless.validate(str(target)).valid
 
 
+def test_foreign_keys_are_checked(session: Session, tmp_path: Path) -> None:
+    """Without hashes to trip first, an assessment of an unknown source breaks a foreign key."""
+    target = _build(session, _info(session, digests=()), tmp_path)
+    assessments = tmp_path / "data" / "assessments.csv"
+    text = assessments.read_bytes().replace(b",us-europe-response-chart-2023,", b",nobody,", 1)
+    assessments.write_bytes(text)
+    report = frictionless.validate(str(target))
+    assert report.flatten(["type"]) == [["foreign-key"]]
+
+
 def test_the_csvs_say_what_the_json_api_says(
     curated: TestClient, session: Session, tmp_path: Path
 ) -> None:
