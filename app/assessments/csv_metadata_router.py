@@ -14,7 +14,14 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, POSITIONS, STATS, CsvTable
+from app.assessments.csv_tables import (
+    ASSESSMENTS,
+    COUNTRIES,
+    EVERY_ASSESSMENT,
+    POSITIONS,
+    STATS,
+    CsvTable,
+)
 from app.countries import service as countries_service
 from app.http.deps import CountryCodePath, SessionDep
 from app.http.formats import CSVW_MEDIA_TYPE
@@ -128,6 +135,20 @@ def get_assessments_csv_metadata(code: CountryCodePath, session: SessionDep) -> 
     links it with `Link: rel="describedby"`. The same document for every country."""
     countries_service.get_country(session, code=code)
     return _document(ASSESSMENTS)
+
+
+@router.get(
+    EVERY_ASSESSMENT.metadata_path,
+    summary="Describe the every-assessment CSV",
+    response_class=Response,
+    responses=_responses(EVERY_ASSESSMENT),
+    openapi_extra=NO_DATABASE_OPERATION,
+)
+def get_every_assessment_csv_metadata() -> Response:
+    """Columns and datatypes of the long-format CSV of every assessment
+    (`GET /exports/assessments.csv`), as a CSVW metadata document; the CSV links it with
+    `Link: rel="describedby"`."""
+    return _document(EVERY_ASSESSMENT)
 
 
 @router.get(

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from app.countries.models import Country
-from app.vocabulary import CategoryKey, PositionValue
+from app.vocabulary import AssessedValue, CategoryKey, PositionValue, SourceKind, VerificationStatus
 
 CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
 TRUE, FALSE = "true", "false"
@@ -34,11 +37,18 @@ class CsvColumn:
     meaning: str
     pattern: str | None = None
     optional: bool = False
+    # A closed vocabulary (app.vocabulary): CSVW gets it as the `format` alternation, a
+    # Table Schema (app.releases.package) as `constraints.enum`.
+    enum: tuple[str, ...] = ()
+
+    @property
+    def format(self) -> str | None:
+        return "|".join(self.enum) if self.enum else self.pattern
 
     def csvw(self) -> dict[str, Any]:
         datatype = {"base": self.datatype}
-        if self.pattern is not None:
-            datatype["format"] = self.pattern
+        if self.format is not None:
+            datatype["format"] = self.format
         return {
             "name": self.name,
             "titles": self.name,
@@ -143,7 +153,12 @@ COUNTRIES = CsvTable(
     primary_key=("code",),
 )
 
-POSITION_VALUE = "|".join(PositionValue)
+
+def _values(vocabulary: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in vocabulary)
+
+
+CATEGORY_KEYS = _values(CategoryKey)
 POSITIONS = CsvTable(
     name="positions",
     title="The chart: each country's position in each category, ordered by name",
@@ -159,7 +174,7 @@ POSITIONS = CsvTable(
                 "string",
                 f"Position in `{key.value}`: `yes`, `no`, `decreasing` or `unknown` (not "
                 "reported). Text, not a boolean.",
-                POSITION_VALUE,
+                enum=_values(PositionValue),
             )
             for key in CategoryKey
         ),
@@ -185,17 +200,12 @@ ASSESSMENTS = CsvTable(
     columns=(
         CsvColumn("id", "integer", "The assessment's id (`GET /assessments/{id}`)."),
         CsvColumn("country_code", "string", "ISO 3166-1 alpha-2 code.", ALPHA2),
-        CsvColumn(
-            "category",
-            "string",
-            "Category key.",
-            "|".join(key.value for key in CategoryKey),
-        ),
+        CsvColumn("category", "string", "Category key.", enum=CATEGORY_KEYS),
         CsvColumn(
             "value",
             "string",
             "What the source says: `yes`, `no` or `decreasing`. Text, not a boolean.",
-            "yes|no|decreasing",
+            enum=_values(AssessedValue),
         ),
         CsvColumn("source_id", "string", "The source that asserts the value.", SLUG),
         CsvColumn(
@@ -219,15 +229,74 @@ ASSESSMENTS = CsvTable(
     primary_key=("id",),
 )
 
+TIMESTAMP = "an ISO 8601 UTC timestamp"
+EVERY_ASSESSMENT = CsvTable(
+    name="every_assessment",
+    title="Every assessment of every country, retracted ones included, by id",
+    metadata_path="/exports/assessments.csv-metadata.json",
+    file_name="assessments.csv",
+    columns=(
+        CsvColumn("id", "integer", "The assessment's id (`GET /assessments/{id}`)."),
+        CsvColumn("country_code", "string", "ISO 3166-1 alpha-2 code.", ALPHA2),
+        CsvColumn("category", "string", "Category key.", enum=CATEGORY_KEYS),
+        CsvColumn(
+            "value",
+            "string",
+            "What the source says: `yes`, `no` or `decreasing`. Text, not a boolean.",
+            enum=_values(AssessedValue),
+        ),
+        CsvColumn("source_id", "string", "The source that asserts the value.", SLUG),
+        CsvColumn("source_title", "string", "That source's title."),
+        CsvColumn("source_kind", "string", "What kind of source it is.", enum=_values(SourceKind)),
+        CsvColumn(
+            "source_verification_status",
+            "string",
+            "How far that source's authenticity has been established.",
+            enum=_values(VerificationStatus),
+        ),
+        CsvColumn(
+            "reported_via_id",
+            "string",
+            "The source through which the value is known, if another.",
+            SLUG,
+            optional=True,
+        ),
+        CsvColumn(
+            "reported_via_title", "string", "That report's title, if there is one.", optional=True
+        ),
+        CsvColumn("as_of", "date", "The date the value holds as of (`YYYY-MM-DD`)."),
+        CsvColumn("evidence", "string", "What the source shows, in words."),
+        CsvColumn("note", "string", "A curator's note.", optional=True),
+        CsvColumn(
+            "retracted_at",
+            "dateTime",
+            f"When the assessment was retracted, {TIMESTAMP}; empty unless it was.",
+            optional=True,
+        ),
+        CsvColumn("retraction_note", "string", "Why it was retracted.", optional=True),
+        CsvColumn(
+            "source_retracted_at",
+            "dateTime",
+            f"When the assessment's source was retracted, {TIMESTAMP}; empty unless it was.",
+            optional=True,
+        ),
+        CsvColumn(
+            "counts",
+            "boolean",
+            "`true` when the assessment counts for positions (neither it nor its source is "
+            "retracted), else `false`.",
+        ),
+    ),
+    primary_key=("id",),
+)
+
 STATS = CsvTable(
     name="stats",
     title="How many countries read each value, one row per category",
     metadata_path="/exports/stats.csv-metadata.json",
     file_name="stats.csv",
     columns=(
-        CsvColumn(
-            "category", "string", "Category key.", "|".join(key.value for key in CategoryKey)
-        ),
+        CsvColumn("category", "string", "Category key.", enum=CATEGORY_KEYS),
         *(
             CsvColumn(value, "integer", f"Countries whose position in the category is `{value}`.")
             for value in PositionValue
@@ -236,7 +305,9 @@ STATS = CsvTable(
     primary_key=("category",),
 )
 
-TABLES: dict[str, CsvTable] = {t.name: t for t in (COUNTRIES, POSITIONS, ASSESSMENTS, STATS)}
+TABLES: dict[str, CsvTable] = {
+    t.name: t for t in (COUNTRIES, POSITIONS, ASSESSMENTS, EVERY_ASSESSMENT, STATS)
+}
 
 
 def position_row(
@@ -253,3 +324,16 @@ def position_row(
 def country_row(country: Country) -> list[str | None]:
     """One `COUNTRIES` row."""
     return [country.code, country.alpha3, country.numeric, country.name, country.official_name]
+
+
+def every_assessment_row(row: Sequence[Any]) -> list[Any]:
+    """One `EVERY_ASSESSMENT` row from a row of `service.every_assessment_export`:
+    timestamps as the JSON writes them, then the `counts` flag."""
+    *fields, retracted_at, retraction_note, source_retracted_at = row
+    return [
+        *fields,
+        to_jsonable_python(retracted_at),
+        retraction_note,
+        to_jsonable_python(source_retracted_at),
+        flag(retracted_at is None and source_retracted_at is None),
+    ]

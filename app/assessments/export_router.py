@@ -11,12 +11,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 
 from app.assessments import router as reads
-from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, POSITIONS, STATS, CsvTable
+from app.assessments import service
+from app.assessments.csv_tables import (
+    ASSESSMENTS,
+    COUNTRIES,
+    EVERY_ASSESSMENT,
+    POSITIONS,
+    STATS,
+    CsvTable,
+    every_assessment_row,
+)
 from app.http.deps import CountryCodePath, SessionDep
-from app.http.formats import MEDIA_TYPES, Format
-from app.http.pagination import PaginationDep
+from app.http.exports import CursorResponse, CursorStream, csv_lines
+from app.http.formats import CSV_MEDIA_TYPE, MEDIA_TYPES, Format, describedby
+from app.http.pagination import PaginationDep, page_headers
 from app.problems import Problem
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -183,3 +194,46 @@ def export_country_assessments_ndjson(
     given, streamed as it is read (any size, in bounded memory)."""
     limit = page.limit_for(export=True)
     return reads.export_country_assessments(request, code, Format.ndjson, limit, page.offset)
+
+
+@router.get(
+    "/assessments.csv",
+    summary="Export every assessment as CSV",
+    **_export(
+        Format.csv,
+        "Every assessment of every country, one row each (long format), retracted ones "
+        "included and flagged (`counts`), by id, streamed.",
+        table=EVERY_ASSESSMENT,
+    ),
+)
+def export_every_assessment_csv(request: Request, page: PaginationDep) -> Response:
+    """All assessments as CSV, each with its source's title, kind and verification status:
+    the history, not only what counts (a retracted assessment, or one of a retracted
+    source, reads `counts=false`). Every row unless `limit` is given, streamed as it is
+    read (any size, in bounded memory); a release's `data/assessments.csv` is the same
+    table."""
+    limit = page.limit_for(export=True)
+    state = request.app.state
+    # A session of its own, outliving this handler (see app.http.exports).
+    session: Session = state.read_sessionmaker()
+    try:
+        total = service.count_assessments(session)
+        headers = page_headers(request, total=total, limit=limit, offset=page.offset)
+        headers = describedby(
+            request,
+            {"Content-Disposition": 'inline; filename="assessments.csv"', **headers},
+            EVERY_ASSESSMENT.metadata_url(),
+        )
+        guarded = session.get_bind().dialect.name == "postgresql"
+        stream = CursorStream(
+            session,
+            service.every_assessment_export(limit=limit, offset=page.offset),
+            lambda rows: csv_lines([every_assessment_row(row) for row in rows]),
+            prefix=csv_lines([EVERY_ASSESSMENT.header]),
+            round_trip_seconds=state.settings.db_deadline if guarded else None,
+        )
+        stream.start()
+    except BaseException:
+        session.close()
+        raise
+    return CursorResponse(stream, media_type=CSV_MEDIA_TYPE, headers=headers)

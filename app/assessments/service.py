@@ -230,6 +230,48 @@ def country_assessments_export(
     )
 
 
+def every_assessment_export(
+    *, limit: int | None = None, offset: int = 0
+) -> Select[tuple[Any, ...]]:
+    """Every assessment, retracted ones included, by id, with its source's title, kind and
+    status and its report's title, as Core rows for a streamed export (the columns of
+    app.assessments.csv_tables.EVERY_ASSESSMENT, less the `counts` flag its row function
+    adds): the long format of a data package and of `GET /exports/assessments.csv`."""
+    columns = Assessment.__table__.c
+    source = Source.__table__.alias("source")
+    via = Source.__table__.alias("via")
+    return (
+        select(
+            columns.id,
+            columns.country_code,
+            type_coerce(columns.category_key, String).label("category"),
+            type_coerce(columns.value, String).label("value"),
+            columns.source_id,
+            source.c.title.label("source_title"),
+            type_coerce(source.c.kind, String).label("source_kind"),
+            type_coerce(source.c.verification_status, String).label("source_verification_status"),
+            columns.reported_via_id,
+            via.c.title.label("reported_via_title"),
+            columns.as_of,
+            columns.evidence,
+            columns.note,
+            columns.retracted_at,
+            columns.retraction_note,
+            source.c.retracted_at.label("source_retracted_at"),
+        )
+        .join_from(Assessment.__table__, source, source.c.id == columns.source_id)
+        .outerjoin(via, via.c.id == columns.reported_via_id)
+        .order_by(columns.id)
+        .limit(limit)
+        .offset(offset or None)
+    )
+
+
+def count_assessments(session: Session) -> int:
+    """How many assessments there are, retracted ones included."""
+    return session.scalar(select(func.count()).select_from(Assessment)) or 0
+
+
 EXPORT_FIELDS = (
     "id",
     "country_code",

@@ -86,7 +86,8 @@ def _request_record(scope: Scope) -> dict[str, object]:
     return {} if record is None else {RECORD_STATE: record}
 
 
-def _etag(release: Release, scope: Scope, accept: str) -> str:
+def release_etag(release: Release, scope: Scope, accept: str) -> str:
+    """A strong ETag: the release's hash, and what selects the representation."""
     query = "&".join(sorted(scope.get("query_string", b"").decode("latin-1").split("&")))
     key = "\n".join([release.sha256, scope["path"], query, accept])
     return f'"{release.sha256[:16]}-{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
@@ -135,6 +136,11 @@ class FrozenReleases:
                 engine.dispose()
             return built[0]
 
+    def sessionmaker_for(self, release: Release) -> sessionmaker[Session]:
+        """Sessions that read `release` (for the package routes, app.releases.router)."""
+        factory: sessionmaker[Session] = self._app_for(release).state.read_sessionmaker
+        return factory
+
     def dispose(self) -> None:
         with self._lock:
             for _, engine in self._apps.values():
@@ -165,7 +171,7 @@ class FrozenReleases:
             await refused(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        etag = _etag(release, scope, headers.get("accept", ""))
+        etag = release_etag(release, scope, headers.get("accept", ""))
         if matches_etag(headers.get("if-none-match", ""), etag, star=False):
             await send(
                 {

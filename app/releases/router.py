@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import dataclasses
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
+from fastapi.responses import RedirectResponse, StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from app.api_keys.security import AdminDep
 from app.errors import NotFound
@@ -15,8 +19,9 @@ from app.http.links import public_link
 from app.http.pagination import PaginationDep, page_headers
 from app.http.strict_json import StrictJSONRoute
 from app.problems import Problem
-from app.releases import service
-from app.releases.citation import cite
+from app.releases import package, service
+from app.releases.citation import citation
+from app.releases.dispatch import IMMUTABLE, release_etag
 from app.releases.models import Release
 from app.releases.schemas import (
     Citation,
@@ -30,6 +35,8 @@ from app.releases.schemas import (
 
 router = APIRouter(prefix="/releases", tags=["releases"], route_class=StrictJSONRoute)
 
+# A zip up to this size is built in memory, a larger one in a temporary file.
+ZIP_IN_MEMORY = 16 * 1024 * 1024
 # How long `latest` may be cached: a new release should show within a minute.
 LATEST_MAX_AGE = 60
 
@@ -42,6 +49,15 @@ VersionPath = Annotated[
         examples=["2026.1"],
     ),
 ]
+
+
+def package_info(release: Release) -> package.PackageInfo:
+    return package.PackageInfo(
+        version=release.version,
+        created=release.created_at,
+        revision=release.revision,
+        sha256=release.sha256,
+    )
 
 
 def release_read(request: Request, session: Session, release: Release) -> ReleaseRead:
@@ -59,7 +75,7 @@ def release_read(request: Request, session: Session, release: Release) -> Releas
             items=[ReleaseChange.model_validate(c) for c in changes],
             since=release.changes_after,
         ),
-        citation=Citation(**cite(release, base)),
+        citation=Citation(**citation(package_info(release), base)),
         links=ReleaseLinks(
             self=base,
             data=base,
@@ -147,3 +163,138 @@ def get_release(version: VersionPath, request: Request, session: SessionDep) -> 
     """A release: what it froze (revision, hash, counts), what changed since the previous
     one, how to cite it, and where its data is."""
     return release_read(request, session, service.get_release(session, version=version))
+
+
+async def _frozen(request: Request, version: str) -> tuple[Release, sessionmaker[Session]]:
+    frozen = request.app.state.frozen_releases
+    release: Release | None = await frozen.find(version)
+    if release is None:
+        raise NotFound(f"no release {version!r}; GET /releases lists them")
+    factory: sessionmaker[Session] = await run_in_threadpool(frozen.sessionmaker_for, release)
+    return release, factory
+
+
+def _immutable(request: Request, release: Release) -> dict[str, str]:
+    etag = release_etag(release, request.scope, request.headers.get("accept", ""))
+    return {"ETag": etag, "Cache-Control": IMMUTABLE}
+
+
+@router.get(
+    "/{version}/datapackage.json",
+    summary="Get a release's data package",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "A Frictionless Data Package (v2) descriptor.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        404: {"model": Problem, "description": "No such release."},
+    },
+)
+async def get_release_datapackage(version: VersionPath, request: Request) -> Response:
+    """The release as a Frictionless Data Package (v2): five CSV resources (`data/*.csv`,
+    beside this URL) with their Table Schemas (types, enums, primary and foreign keys),
+    the licence, the sources, the version and its hash. `frictionless validate` reads it."""
+    release, factory = await _frozen(request, version)
+    info = package_info(release)
+    info = dataclasses.replace(
+        info, citation=citation(info, public_link(request, f"/releases/{version}"))["text"]
+    )
+
+    def build() -> bytes:
+        with factory() as session:
+            return package.descriptor_bytes(session, info)
+
+    body = await run_in_threadpool(build)
+    return Response(body, media_type="application/json", headers=_immutable(request, release))
+
+
+@router.get(
+    "/{version}/data/{resource}",
+    summary="Get one CSV of a release's data package",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The CSV (RFC 4180, UTF-8, header row).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        404: {"model": Problem, "description": "No such release or resource."},
+    },
+)
+async def get_release_resource(
+    version: VersionPath,
+    resource: Annotated[
+        str,
+        Path(
+            pattern=r"^[a-z]+\.csv$",
+            max_length=40,
+            description="`countries.csv`, `categories.csv`, `sources.csv`, `assessments.csv` "
+            "or `positions.csv`.",
+            examples=["positions.csv"],
+        ),
+    ],
+    request: Request,
+) -> Response:
+    """One CSV resource of the release's data package, as `datapackage.json` describes it."""
+    path = f"data/{resource}"
+    if path not in package.PATHS:
+        raise NotFound(f"no resource {resource!r}; the package has {', '.join(package.PATHS)}")
+    release, factory = await _frozen(request, version)
+
+    def chunks() -> Iterator[bytes]:
+        with factory() as session:
+            yield from package.csv_bytes(session, path)
+
+    return StreamingResponse(
+        chunks(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            **_immutable(request, release),
+            "Content-Disposition": f'attachment; filename="{resource}"',
+        },
+    )
+
+
+@router.get(
+    "/{version}/data.zip",
+    summary="Get a release's data package, zipped",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "`datapackage.json` and `data/*.csv`.",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        404: {"model": Problem, "description": "No such release."},
+    },
+)
+async def get_release_zip(version: VersionPath, request: Request) -> Response:
+    """The data package and its CSVs in one zip, the same bytes on every download."""
+    release, factory = await _frozen(request, version)
+    info = package_info(release)
+    info = dataclasses.replace(
+        info, citation=citation(info, public_link(request, f"/releases/{version}"))["text"]
+    )
+
+    def build() -> IO[bytes]:
+        # Closed by the response, once streamed.
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=ZIP_IN_MEMORY)  # noqa: SIM115
+        with factory() as session:
+            package.write_zip(session, info, spool)
+        spool.seek(0)
+        return spool
+
+    spool = await run_in_threadpool(build)
+
+    def chunks() -> Iterator[bytes]:
+        with spool:
+            while block := spool.read(64 * 1024):
+                yield block
+
+    return StreamingResponse(
+        chunks(),
+        media_type="application/zip",
+        headers={
+            **_immutable(request, release),
+            "Content-Disposition": f'attachment; filename="country-positions-{version}.zip"',
+        },
+    )

@@ -138,7 +138,9 @@ READ_OPERATIONS = (
     "exportPositionsCsv",
     "exportPositionsNdjson",
     "exportStatsCsv",
+    "exportEveryAssessmentCsv",
     "getAssessmentsCsvMetadata",
+    "getEveryAssessmentCsvMetadata",
     "getCategory",
     "getGroup",
     "listGroups",
@@ -278,6 +280,17 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getStatsCsvMetadata", "422"): lambda api: api.up.get(
         "/exports/stats.csv-metadata.json", params={"as_of": "2023-03-02"}
     ),
+    ("getEveryAssessmentCsvMetadata", "200"): lambda api: api.up.get(
+        "/exports/assessments.csv-metadata.json"
+    ),
+    ("getEveryAssessmentCsvMetadata", "422"): lambda api: api.up.get(
+        "/exports/assessments.csv-metadata.json", params={"limit": 1}
+    ),
+    ("exportEveryAssessmentCsv", "200"): lambda api: api.up.get("/exports/assessments.csv"),
+    ("exportEveryAssessmentCsv", "422"): lambda api: api.up.get(
+        "/exports/assessments.csv", params={"limit": 0}
+    ),
+    ("exportEveryAssessmentCsv", "503"): _down("GET", "/exports/assessments.csv"),
     ("getAssessmentsCsvMetadata", "200"): lambda api: api.up.get(
         "/exports/countries/RS/assessments.csv-metadata.json"
     ),
