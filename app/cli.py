@@ -142,6 +142,39 @@ def _keys(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _release(args: argparse.Namespace) -> int:
+    from app.db import make_engine, make_sessionmaker
+    from app.errors import AppError
+    from app.releases import service
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            if args.release_command == "create":
+                release = service.create_release(
+                    session, settings=settings, version=args.version, notes=args.notes, actor="cli"
+                )
+                print(
+                    f"release {release.version}: revision {release.revision}, "
+                    f"sha256 {release.sha256}"
+                )
+            else:
+                releases, _ = service.list_releases(session, limit=None, offset=0)
+                print(f"{'version':<12} {'revision':>8} {'created':<33} sha256")
+                for release in releases:
+                    print(
+                        f"{release.version:<12} {release.revision:>8} "
+                        f"{release.created_at.isoformat():<33} {release.sha256}"
+                    )
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="country-positions",
@@ -238,6 +271,27 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_commands.add_parser("revoke", help="revoke a key by name")
     revoke.add_argument("name", help="the key's name")
     keys.set_defaults(handler=_keys)
+
+    releases = commands.add_parser(
+        "release",
+        help="freeze the dataset as a citable release, or list releases",
+        formatter_class=_formatter,
+    )
+    release_commands = releases.add_subparsers(
+        dest="release_command", required=True, metavar="ACTION"
+    )
+    make = release_commands.add_parser(
+        "create",
+        help="freeze the current revision under VERSION (immutable; never reused)",
+        formatter_class=_formatter,
+        description="Freeze the current dataset revision as release VERSION: from then on "
+        "/releases/VERSION/... answers every read as now, byte for byte. VERSION is "
+        "dot-separated numbers (e.g. 2026.1), higher than every earlier release's.",
+    )
+    make.add_argument("version", help="the release's version, e.g. 2026.1")
+    make.add_argument("--notes", default=None, help="what changed, for readers of the release")
+    release_commands.add_parser("list", help="list releases, newest first")
+    releases.set_defaults(handler=_release)
     return parser
 
 

@@ -138,6 +138,9 @@ BEGIN
 END $$""",
         f"CREATE TRIGGER {table}_versioning BEFORE INSERT OR UPDATE OR DELETE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {table}_versioning()",
+        # Also under `session_replication_role = replica`, which the bulk loader sets to
+        # skip the foreign-key triggers (app.seeding.bulk): history must never be skipped.
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_versioning",
     ]
 
 

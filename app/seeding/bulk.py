@@ -52,6 +52,7 @@ from app.categories.models import Category
 from app.changes.models import Change
 from app.changes.service import SEED_ACTOR
 from app.countries.models import Country
+from app.db import STAMP_COLUMN
 from app.revisions.models import bump_revision
 from app.seeding.kinds import CATALOGUE, STREAMED
 from app.seeding.loader import SeedReport, apply_catalogue, refresh_planner_statistics
@@ -209,7 +210,9 @@ def _json(session: Session, pairs: dict[str, ColumnElement[Any]]) -> ColumnEleme
 
 def _snapshot(session: Session, columns: Mapping[str, ColumnElement[Any]]) -> ColumnElement[Any]:
     """What app.changes.service.snapshot() records for an assessment, built in SQL."""
-    return _json(session, {c.key: columns[c.key] for c in _assessments.columns})
+    # As app.changes.service.snapshot: the revision stamp is the database's bookkeeping.
+    kept = [c for c in _assessments.columns if c.key != STAMP_COLUMN]
+    return _json(session, {c.key: columns[c.key] for c in kept})
 
 
 def _may_skip_row_triggers(session: Session) -> bool:

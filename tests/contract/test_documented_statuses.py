@@ -37,6 +37,7 @@ class Api:
     down: httpx.Client
     admin: str
     writer: str
+    _releases: Iterator[int] = field(default_factory=lambda: iter(range(1, 10_000)))
     _dates: Iterator[date] = field(
         default_factory=lambda: (date(2024, 1, 1) + timedelta(days=n) for n in range(10_000))
     )
@@ -57,6 +58,13 @@ class Api:
             "evidence": "Recorded by the status-code reachability test.",
             **overrides,
         }
+
+    def new_release(self) -> str:
+        """Make a release (a version higher on every call); return its path."""
+        version = f"2030.{next(self._releases)}"
+        response = self.up.post("/releases", json={"version": version}, headers=bearer(self.admin))
+        assert response.status_code == 201, response.text
+        return f"/releases/{version}"
 
     def new_assessment(self) -> tuple[str, str]:
         """Record a fresh assessment; return its path and ETag."""
@@ -130,6 +138,12 @@ READS_NEED_A_KEY_ONLY_WHEN_CONFIGURED = (
     "covered by tests/curation/test_api_keys.py::test_reads_need_a_valid_key_when_required"
 )
 READ_OPERATIONS = (
+    "listReleases",
+    "getLatestRelease",
+    "getRelease",
+    "getReleaseDatapackage",
+    "getReleaseResource",
+    "getReleaseZip",
     "getAssessment",
     "getAssessmentHistory",
     "exportCountriesCsv",
@@ -165,6 +179,7 @@ RATE_LIMITED_ELSEWHERE = (
     "429 is reached in tests/load/test_rate_limit.py, for reads and writes alike"
 )
 WRITE_OPERATIONS = (
+    "createRelease",
     "createAssessment",
     "retractAssessment",
     "updateAssessment",
@@ -508,6 +523,56 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
         api.new_source()[0], headers=bearer(api.admin)
     ),
     ("retractSource", "503"): _down("DELETE", f"/sources/{CHART}"),
+    # /releases
+    ("listReleases", "200"): lambda api: api.up.get("/releases"),
+    ("listReleases", "422"): lambda api: api.up.get("/releases", params={"limit": 0}),
+    ("listReleases", "503"): _down("GET", "/releases"),
+    ("createRelease", "201"): lambda api: api.up.post(
+        "/releases", json={"version": "2029.1"}, headers=bearer(api.admin)
+    ),
+    ("createRelease", "401"): lambda api: api.up.post("/releases", json={"version": "2031.1"}),
+    ("createRelease", "403"): lambda api: api.up.post(
+        "/releases", json={"version": "2031.1"}, headers=bearer(api.writer)
+    ),
+    ("createRelease", "409"): lambda api: api.up.post(
+        "/releases",
+        json={"version": api.new_release().removeprefix("/releases/")},
+        headers=bearer(api.admin),
+    ),
+    ("createRelease", "413"): lambda api: api.up.post(
+        "/releases", json={"version": "2031.1", "notes": HUGE}, headers=bearer(api.admin)
+    ),
+    ("createRelease", "422"): lambda api: api.up.post(
+        "/releases", json={"version": "2031.01"}, headers=bearer(api.admin)
+    ),
+    ("createRelease", "503"): _down("POST", "/releases", json={"version": "2031.1"}),
+    ("getLatestRelease", "307"): lambda api: (api.new_release(), api.up.get("/releases/latest"))[1],
+    ("getLatestRelease", "404"): (
+        "reached only before any release exists (this server makes several); covered by "
+        "tests/releases/test_releases.py::test_releases_are_listed_newest_first_and_latest_redirects"
+    ),
+    ("getLatestRelease", "422"): lambda api: api.up.get("/releases/latest", params={"v": 1}),
+    ("getLatestRelease", "503"): _down("GET", "/releases/latest"),
+    ("getRelease", "200"): lambda api: api.up.get(api.new_release()),
+    ("getRelease", "404"): lambda api: api.up.get("/releases/1999.1"),
+    ("getRelease", "422"): lambda api: api.up.get("/releases/v1"),
+    ("getRelease", "503"): _down("GET", "/releases/2030.1"),
+    ("getReleaseDatapackage", "200"): lambda api: api.up.get(
+        f"{api.new_release()}/datapackage.json"
+    ),
+    ("getReleaseDatapackage", "404"): lambda api: api.up.get("/releases/1999.1/datapackage.json"),
+    ("getReleaseDatapackage", "422"): lambda api: api.up.get("/releases/v1/datapackage.json"),
+    ("getReleaseDatapackage", "503"): _down("GET", "/releases/2030.1/datapackage.json"),
+    ("getReleaseResource", "200"): lambda api: api.up.get(
+        f"{api.new_release()}/data/positions.csv"
+    ),
+    ("getReleaseResource", "404"): lambda api: api.up.get(f"{api.new_release()}/data/nothing.csv"),
+    ("getReleaseResource", "422"): lambda api: api.up.get(f"{api.new_release()}/data/Bad.csv"),
+    ("getReleaseResource", "503"): _down("GET", "/releases/2030.1/data/positions.csv"),
+    ("getReleaseZip", "200"): lambda api: api.up.get(f"{api.new_release()}/data.zip"),
+    ("getReleaseZip", "404"): lambda api: api.up.get("/releases/1999.1/data.zip"),
+    ("getReleaseZip", "422"): lambda api: api.up.get("/releases/v1/data.zip"),
+    ("getReleaseZip", "503"): _down("GET", "/releases/2030.1/data.zip"),
 }
 
 

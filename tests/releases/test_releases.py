@@ -3,17 +3,21 @@ the same bytes after later writes, retractions, re-seeds and restarts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+import io
+import zipfile
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
-from app.db import make_engine
+from app.cli import main
+from app.db import make_engine, make_sessionmaker
 from app.main import create_app
+from app.seeding.bulk import load_seeds_bulk
 from app.releases.history import HISTORY_TABLES, VERSIONED_TABLES, content_columns
-from app.settings import Settings
+from app.settings import Settings, get_settings
 from app.vocabulary import KeyScope
 from tests.factories import (
     CHART,
@@ -25,6 +29,8 @@ from tests.factories import (
 )
 
 STATEMENT = "serbia-presidency-statement-2023-04"
+# An assessment only the bulk re-seed edits (the regular one edits the training one).
+SERBIA_WILL_EVIDENCE = "The chart credits Serbia with the political will to provide lethal aid"
 NEW_SOURCE: dict[str, Any] = {
     "id": STATEMENT,
     "title": "Statement of the President of Serbia on arms for Ukraine (illustrative)",
@@ -137,14 +143,21 @@ def test_a_release_answers_the_same_bytes_after_updates_retractions_reseeds_and_
         retracted = client.delete(f"/sources/{CHART}", headers=bearer(admin, **{"If-Match": etag}))
         assert retracted.status_code == 204, retracted.text
         assert frozen(client, "2026.1") == before
-    # A re-seed that edits a frozen assessment, then a fresh process.
+    # Re-seeds that edit a frozen assessment (the regular loader, then the bulk one, which
+    # skips the foreign-key triggers on PostgreSQL), then a fresh process.
     load_seed_folder(
         seeded_settings, edited_seeds(tmp_path, SERBIA_TRAINING_EVIDENCE, "Edited by a re-seed.")
     )
+    engine = make_engine(seeded_settings, batch=True)
+    try:
+        bulk_folder = edited_seeds(tmp_path / "bulk", SERBIA_WILL_EVIDENCE, "Edited in bulk.")
+        load_seeds_bulk(make_sessionmaker(engine), bulk_folder)
+    finally:
+        engine.dispose()
     with TestClient(create_app(seeded_settings)) as client:
         assert frozen(client, "2026.1") == before
         assert client.get("/releases/2026.1").json()["sha256"] == sha
-        assert "Edited by a re-seed." in client.get("/countries/RS/assessments").text
+        assert "Edited in bulk." in client.get("/countries/RS/assessments").text
 
 
 def test_release_reads_are_immutable_with_an_etag_from_the_hash(
@@ -258,7 +271,70 @@ def test_history_tables_keep_every_column_of_their_live_tables(settings: Setting
         engine.dispose()
 
 
-@pytest.fixture
-def cli_env(seeded_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def test_release_create_and_list_on_the_command_line(
+    seeded_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """As a new user would: `release create 2026.1`, a write, then the frozen read."""
     monkeypatch.setenv("DATABASE_URL", seeded_settings.database_url)
-    yield
+    get_settings.cache_clear()
+    try:
+        assert main(["release", "create", "2026.1", "--notes", "First."]) == 0
+        made = capsys.readouterr().out
+        assert made.startswith("release 2026.1: revision ")
+        assert main(["release", "create", "2026.1"]) == 1
+        assert "never reused" in capsys.readouterr().err
+        assert main(["release", "create", "2026.01"]) == 1
+        assert "not a release version" in capsys.readouterr().err
+        assert main(["release", "create", "2026.2"]) == 0
+        capsys.readouterr()
+        assert main(["release", "list"]) == 0
+        listed = capsys.readouterr().out.splitlines()
+        assert [line.split()[0] for line in listed] == ["version", "2026.2", "2026.1"]
+    finally:
+        get_settings.cache_clear()
+    admin = make_key(seeded_settings, "alice-admin", KeyScope.admin)
+    with TestClient(create_app(seeded_settings)) as client:
+        dissent(client, admin)
+        assert lethal_aid(client.get("/countries/RS/positions").json()) == ("no", True)
+        frozen_rs = client.get("/releases/2026.1/countries/RS/positions").json()
+        assert lethal_aid(frozen_rs) == ("yes", False)
+        assert client.get("/releases/2026.1").json()["notes"] == "First."
+
+
+def test_the_release_package_validates_and_keeps_its_bytes_after_a_write(
+    client: TestClient, admin: str, tmp_path: Any
+) -> None:
+    import frictionless
+
+    release(client, admin, "2026.1")
+    descriptor = client.get("/releases/2026.1/datapackage.json")
+    assert descriptor.status_code == 200, descriptor.text
+    assert descriptor.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    body = descriptor.json()
+    assert body["version"] == "2026.1"
+    sha = client.get("/releases/2026.1").json()["sha256"]
+    assert body["country_positions:release"]["sha256"] == sha
+    zipped = client.get("/releases/2026.1/data.zip")
+    assert zipped.status_code == 200 and zipped.headers["Content-Type"] == "application/zip"
+    positions = client.get("/releases/2026.1/data/positions.csv")
+    assert positions.status_code == 200
+    assert positions.headers["Content-Type"].startswith("text/csv")
+    assert client.get("/releases/2026.1/data/nothing.csv").status_code == 404
+    assert client.get("/releases/2027.1/datapackage.json").status_code == 404
+
+    dissent(client, admin)
+
+    assert client.get("/releases/2026.1/data.zip").content == zipped.content
+    assert client.get("/releases/2026.1/data/positions.csv").content == positions.content
+    assert client.get("/releases/2026.1/datapackage.json").content == descriptor.content
+    # Serbia's lethal aid in the frozen package is still the chart's.
+    rows = list(csv.DictReader(io.StringIO(positions.text)))
+    assert next(r for r in rows if r["code"] == "RS")["lethal_aid"] == "yes"
+
+    folder = tmp_path / "package"
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+        archive.extractall(folder)
+    report = frictionless.validate(folder / "datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
