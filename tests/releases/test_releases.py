@@ -15,8 +15,8 @@ from sqlalchemy import inspect
 from app.cli import main
 from app.db import make_engine, make_sessionmaker
 from app.main import create_app
-from app.seeding.bulk import load_seeds_bulk
 from app.releases.history import HISTORY_TABLES, VERSIONED_TABLES, content_columns
+from app.seeding.bulk import load_seeds_bulk
 from app.settings import Settings, get_settings
 from app.vocabulary import KeyScope
 from tests.factories import (
