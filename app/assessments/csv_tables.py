@@ -8,6 +8,10 @@ each one links (`Link: rel="describedby"`) its metadata document, which types ev
 and the README shows how to hand those types to pandas and DuckDB. The one form chosen for
 the guessers is the boolean: `disputed_<category>` is `true` or `false`, which both read as
 booleans unaided.
+
+Every cell goes through app.http.csv_safety on its way out: one that a spreadsheet would
+run as a formula gets a leading `'`. Only free text can start that way (names, evidence,
+notes); those columns say so (`free_text`), as does each CSV operation's description.
 """
 
 from __future__ import annotations
@@ -17,23 +21,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.countries.models import Country
+from app.http.csv_safety import ESCAPE, FORMULA_TRIGGERS
 from app.vocabulary import CategoryKey, PositionValue
 
 CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
 TRUE, FALSE = "true", "false"
+_TRIGGERS = ", ".join(f"`{t}`" for t in FORMULA_TRIGGERS if t.isprintable()) + ", a tab or a CR"
+FREE_TEXT = (
+    f"Free text: a value starting with {_TRIGGERS} gets a leading `{ESCAPE}` here (never a "
+    "formula in a spreadsheet); the JSON has it as written."
+)
 
 
 @dataclass(frozen=True)
 class CsvColumn:
     """One column: its header name, its CSVW datatype (`string`, `integer`, `boolean`,
     `date`), a regular expression every value matches (CSVW `format`), what it means, and
-    whether it can be empty (empty means null, as in the JSON)."""
+    whether it can be empty (empty means null, as in the JSON). A `free_text` column can
+    hold text that starts like a formula, and its meaning says what the CSV does then."""
 
     name: str
     datatype: str
     meaning: str
     pattern: str | None = None
     optional: bool = False
+    free_text: bool = False
+
+    @property
+    def described(self) -> str:
+        return f"{self.meaning} {FREE_TEXT}" if self.free_text else self.meaning
 
     def csvw(self) -> dict[str, Any]:
         datatype = {"base": self.datatype}
@@ -44,7 +60,7 @@ class CsvColumn:
             "titles": self.name,
             "datatype": datatype,
             "required": not self.optional,
-            "dc:description": self.meaning,
+            "dc:description": self.described,
         }
 
 
@@ -93,7 +109,7 @@ class CsvTable:
         lines = ["| column | type | meaning |", "|---|---|---|"]
         for column in self.columns:
             kind = column.datatype + (", may be empty" if column.optional else "")
-            lines.append(f"| `{column.name}` | {kind} | {column.meaning} |")
+            lines.append(f"| `{column.name}` | {kind} | {column.described} |")
         return "\n".join(lines)
 
     def description(self) -> str:
@@ -104,7 +120,10 @@ class CsvTable:
             f"{self.markdown()}\n\n"
             "Empty fields are nulls; booleans are `true`/`false`. Type guessers read text "
             "that looks like a number or a yes/no as one (pandas makes `008` the number 8, "
-            "DuckDB a yes/no column BOOLEAN): give them the document's types."
+            "DuckDB a yes/no column BOOLEAN): give them the document's types. Against "
+            'spreadsheet formula injection (OWASP "CSV injection"), a text cell that '
+            f"starts with {_TRIGGERS} is written with a leading `{ESCAPE}`, which "
+            "spreadsheets show as text; the JSON has the original."
         )
 
 
@@ -116,7 +135,7 @@ def flag(value: bool) -> str:
 ALPHA2 = "[A-Z]{2}"
 CODE = CsvColumn("code", "string", "ISO 3166-1 alpha-2 code (Kosovo: `XK`).", ALPHA2)
 ALPHA3 = CsvColumn("alpha3", "string", "ISO 3166-1 alpha-3 code.", "[A-Z]{3}")
-NAME = CsvColumn("name", "string", "Common English name.")
+NAME = CsvColumn("name", "string", "Common English name.", free_text=True)
 SLUG = "[a-z0-9]+(?:-[a-z0-9]+)*"  # app.schemas.SOURCE_ID_PATTERN, unanchored
 
 COUNTRIES = CsvTable(
@@ -137,7 +156,11 @@ COUNTRIES = CsvTable(
         ),
         NAME,
         CsvColumn(
-            "official_name", "string", "Official name, where ISO 3166 gives one.", optional=True
+            "official_name",
+            "string",
+            "Official name, where ISO 3166 gives one.",
+            optional=True,
+            free_text=True,
         ),
     ),
     primary_key=("code",),
@@ -206,8 +229,8 @@ ASSESSMENTS = CsvTable(
             optional=True,
         ),
         CsvColumn("as_of", "date", "The date the value holds as of (`YYYY-MM-DD`)."),
-        CsvColumn("evidence", "string", "What the source shows, in words."),
-        CsvColumn("note", "string", "A curator's note.", optional=True),
+        CsvColumn("evidence", "string", "What the source shows, in words.", free_text=True),
+        CsvColumn("note", "string", "A curator's note.", optional=True, free_text=True),
         CsvColumn(
             "source_retracted_at",
             "string",
