@@ -6,8 +6,8 @@ and DuckDB reads a column holding only `yes`/`no` as BOOLEAN. A code is text and
 exactly as the JSON has it, so these CSVs do not change a value to dodge a guess; instead
 each one links (`Link: rel="describedby"`) its metadata document, which types every column,
 and the README shows how to hand those types to pandas and DuckDB. The one form chosen for
-the guessers is the boolean: `disputed_<category>` is `true` or `false`, which both read as
-booleans unaided.
+the guessers is the boolean: `disputed_<category>` and `unverified_<category>` are `true`
+or `false`, which both read as booleans unaided.
 
 Every cell goes through app.http.csv_safety on its way out: one that a spreadsheet would
 run as a formula gets a leading `'`. Only free text can start that way (names, evidence,
@@ -22,7 +22,7 @@ from typing import Any
 
 from app.countries.models import Country
 from app.http.csv_safety import ESCAPE, FORMULA_TRIGGERS
-from app.vocabulary import CategoryKey, PositionValue
+from app.vocabulary import CategoryKey, PositionValue, VerificationStatus
 
 CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
 TRUE, FALSE = "true", "false"
@@ -31,6 +31,10 @@ FREE_TEXT = (
     f"Free text: a value starting with {_TRIGGERS} gets a leading `{ESCAPE}` here (never a "
     "formula in a spreadsheet); the JSON has it as written."
 )
+# A source whose authenticity is not established: `unverified`, or `disputed` (contested).
+# `verified` counts as established, and `not_applicable` has nothing to establish (an
+# official statement is what it says it is).
+UNVERIFIED_STATUSES = frozenset({VerificationStatus.unverified, VerificationStatus.disputed})
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,29 @@ POSITIONS = CsvTable(
             )
             for key in CategoryKey
         ),
+        *(
+            CsvColumn(
+                f"sources_{key.value}",
+                "string",
+                f"The sources behind the position in `{key.value}`: the ids of those whose "
+                "latest assessments it weighs (the JSON's `source_ids`), sorted, separated "
+                "by single spaces. Empty when `unknown`.",
+                f"{SLUG}(?: {SLUG})*",
+                optional=True,
+            )
+            for key in CategoryKey
+        ),
+        *(
+            CsvColumn(
+                f"unverified_{key.value}",
+                "boolean",
+                f"`true` when any source in `sources_{key.value}` has a "
+                "`verification_status` of `unverified` or `disputed` (its authenticity is "
+                "not established), else `false` (`verified`, `not_applicable`, or no source).",
+                "true|false",
+            )
+            for key in CategoryKey
+        ),
     ),
     primary_key=("code",),
 )
@@ -268,9 +295,19 @@ def position_row(
     name: str,
     values: Sequence[str],
     disputed: Sequence[bool],
+    sources: Sequence[Sequence[tuple[str, VerificationStatus]]],
 ) -> list[str]:
-    """One `POSITIONS` row: the four values, then the four `disputed_` flags."""
-    return [code, alpha3, name, *values, *(flag(d) for d in disputed)]
+    """One `POSITIONS` row: the four values, the four `disputed_` flags, then per category
+    the sources behind it (id, verification status) as `sources_` ids and `unverified_`."""
+    return [
+        code,
+        alpha3,
+        name,
+        *values,
+        *(flag(d) for d in disputed),
+        *(" ".join(sorted({id_ for id_, _ in behind})) for behind in sources),
+        *(flag(any(s in UNVERIFIED_STATUSES for _, s in behind)) for behind in sources),
+    ]
 
 
 def country_row(country: Country) -> list[str | None]:
