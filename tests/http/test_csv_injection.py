@@ -44,7 +44,7 @@ def test_only_text_cells_change() -> None:
     ]
 
 
-def test_both_writers_apply_the_rule_and_quote_as_rfc_4180() -> None:
+def test_csv_lines_applies_the_rule_and_quotes_as_rfc_4180() -> None:
     assert (
         csv_lines([[HYPERLINK, "\t@x", None]])
         == b'"\'=HYPERLINK(""http://evil"",""x"")",\'\t@x,\r\n'
