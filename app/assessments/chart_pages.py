@@ -46,7 +46,12 @@ def chart_response(
             for country, rendered in rows:
                 values = [v.value for v in rendered.values]
                 yield position_row(
-                    country.code, country.alpha3, country.name, values, rendered.disputed
+                    country.code,
+                    country.alpha3,
+                    country.name,
+                    values,
+                    rendered.disputed,
+                    rendered.sources,
                 )
 
         headers = describedby(request, headers, POSITIONS.metadata_url())

@@ -6,8 +6,12 @@ and DuckDB reads a column holding only `yes`/`no` as BOOLEAN. A code is text and
 exactly as the JSON has it, so these CSVs do not change a value to dodge a guess; instead
 each one links (`Link: rel="describedby"`) its metadata document, which types every column,
 and the README shows how to hand those types to pandas and DuckDB. The one form chosen for
-the guessers is the boolean: `disputed_<category>` is `true` or `false`, which both read as
-booleans unaided.
+the guessers is the boolean: `disputed_<category>` and `unverified_<category>` are `true`
+or `false`, which both read as booleans unaided.
+
+Every cell goes through app.http.csv_safety on its way out: one that a spreadsheet would
+run as a formula gets a leading `'`. Only free text can start that way (names, evidence,
+notes); those columns say so (`free_text`), as does each CSV operation's description.
 """
 
 from __future__ import annotations
@@ -20,17 +24,28 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from app.countries.models import Country
+from app.http.csv_safety import ESCAPE, FORMULA_TRIGGERS
 from app.vocabulary import AssessedValue, CategoryKey, PositionValue, SourceKind, VerificationStatus
 
 CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
 TRUE, FALSE = "true", "false"
+_TRIGGERS = ", ".join(f"`{t}`" for t in FORMULA_TRIGGERS if t.isprintable()) + ", a tab or a CR"
+FREE_TEXT = (
+    f"Free text: a value starting with {_TRIGGERS} gets a leading `{ESCAPE}` here (never a "
+    "formula in a spreadsheet); the JSON has it as written."
+)
+# A source whose authenticity is not established: `unverified`, or `disputed` (contested).
+# `verified` counts as established, and `not_applicable` has nothing to establish (an
+# official statement is what it says it is).
+UNVERIFIED_STATUSES = frozenset({VerificationStatus.unverified, VerificationStatus.disputed})
 
 
 @dataclass(frozen=True)
 class CsvColumn:
     """One column: its header name, its CSVW datatype (`string`, `integer`, `boolean`,
     `date`), a regular expression every value matches (CSVW `format`), what it means, and
-    whether it can be empty (empty means null, as in the JSON)."""
+    whether it can be empty (empty means null, as in the JSON). A `free_text` column can
+    hold text that starts like a formula, and its meaning says what the CSV does then."""
 
     name: str
     datatype: str
@@ -40,10 +55,15 @@ class CsvColumn:
     # A closed vocabulary (app.vocabulary): CSVW gets it as the `format` alternation, a
     # Table Schema (app.releases.package) as `constraints.enum`.
     enum: tuple[str, ...] = ()
+    free_text: bool = False
 
     @property
     def format(self) -> str | None:
         return "|".join(self.enum) if self.enum else self.pattern
+
+    @property
+    def described(self) -> str:
+        return f"{self.meaning} {FREE_TEXT}" if self.free_text else self.meaning
 
     def csvw(self) -> dict[str, Any]:
         datatype = {"base": self.datatype}
@@ -54,7 +74,7 @@ class CsvColumn:
             "titles": self.name,
             "datatype": datatype,
             "required": not self.optional,
-            "dc:description": self.meaning,
+            "dc:description": self.described,
         }
 
 
@@ -103,7 +123,7 @@ class CsvTable:
         lines = ["| column | type | meaning |", "|---|---|---|"]
         for column in self.columns:
             kind = column.datatype + (", may be empty" if column.optional else "")
-            lines.append(f"| `{column.name}` | {kind} | {column.meaning} |")
+            lines.append(f"| `{column.name}` | {kind} | {column.described} |")
         return "\n".join(lines)
 
     def description(self) -> str:
@@ -114,7 +134,10 @@ class CsvTable:
             f"{self.markdown()}\n\n"
             "Empty fields are nulls; booleans are `true`/`false`. Type guessers read text "
             "that looks like a number or a yes/no as one (pandas makes `008` the number 8, "
-            "DuckDB a yes/no column BOOLEAN): give them the document's types."
+            "DuckDB a yes/no column BOOLEAN): give them the document's types. Against "
+            'spreadsheet formula injection (OWASP "CSV injection"), a text cell that '
+            f"starts with {_TRIGGERS} is written with a leading `{ESCAPE}`, which "
+            "spreadsheets show as text; the JSON has the original."
         )
 
 
@@ -126,7 +149,7 @@ def flag(value: bool) -> str:
 ALPHA2 = "[A-Z]{2}"
 CODE = CsvColumn("code", "string", "ISO 3166-1 alpha-2 code (Kosovo: `XK`).", ALPHA2)
 ALPHA3 = CsvColumn("alpha3", "string", "ISO 3166-1 alpha-3 code.", "[A-Z]{3}")
-NAME = CsvColumn("name", "string", "Common English name.")
+NAME = CsvColumn("name", "string", "Common English name.", free_text=True)
 SLUG = "[a-z0-9]+(?:-[a-z0-9]+)*"  # app.schemas.SOURCE_ID_PATTERN, unanchored
 
 COUNTRIES = CsvTable(
@@ -147,7 +170,11 @@ COUNTRIES = CsvTable(
         ),
         NAME,
         CsvColumn(
-            "official_name", "string", "Official name, where ISO 3166 gives one.", optional=True
+            "official_name",
+            "string",
+            "Official name, where ISO 3166 gives one.",
+            optional=True,
+            free_text=True,
         ),
     ),
     primary_key=("code",),
@@ -188,6 +215,29 @@ POSITIONS = CsvTable(
             )
             for key in CategoryKey
         ),
+        *(
+            CsvColumn(
+                f"sources_{key.value}",
+                "string",
+                f"The sources behind the position in `{key.value}`: the ids of those whose "
+                "latest assessments it weighs (the JSON's `source_ids`), sorted, separated "
+                "by single spaces. Empty when `unknown`.",
+                f"{SLUG}(?: {SLUG})*",
+                optional=True,
+            )
+            for key in CategoryKey
+        ),
+        *(
+            CsvColumn(
+                f"unverified_{key.value}",
+                "boolean",
+                f"`true` when any source in `sources_{key.value}` has a "
+                "`verification_status` of `unverified` or `disputed` (its authenticity is "
+                "not established), else `false` (`verified`, `not_applicable`, or no source).",
+                "true|false",
+            )
+            for key in CategoryKey
+        ),
     ),
     primary_key=("code",),
 )
@@ -216,8 +266,8 @@ ASSESSMENTS = CsvTable(
             optional=True,
         ),
         CsvColumn("as_of", "date", "The date the value holds as of (`YYYY-MM-DD`)."),
-        CsvColumn("evidence", "string", "What the source shows, in words."),
-        CsvColumn("note", "string", "A curator's note.", optional=True),
+        CsvColumn("evidence", "string", "What the source shows, in words.", free_text=True),
+        CsvColumn("note", "string", "A curator's note.", optional=True, free_text=True),
         CsvColumn(
             "source_retracted_at",
             "string",
@@ -316,9 +366,19 @@ def position_row(
     name: str,
     values: Sequence[str],
     disputed: Sequence[bool],
+    sources: Sequence[Sequence[tuple[str, VerificationStatus]]],
 ) -> list[str]:
-    """One `POSITIONS` row: the four values, then the four `disputed_` flags."""
-    return [code, alpha3, name, *values, *(flag(d) for d in disputed)]
+    """One `POSITIONS` row: the four values, the four `disputed_` flags, then per category
+    the sources behind it (id, verification status) as `sources_` ids and `unverified_`."""
+    return [
+        code,
+        alpha3,
+        name,
+        *values,
+        *(flag(d) for d in disputed),
+        *(" ".join(sorted({id_ for id_, _ in behind})) for behind in sources),
+        *(flag(any(s in UNVERIFIED_STATUSES for _, s in behind)) for behind in sources),
+    ]
 
 
 def country_row(country: Country) -> list[str | None]:

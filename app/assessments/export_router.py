@@ -63,7 +63,8 @@ def _export(
     summary="Export the chart as CSV",
     **_export(
         Format.csv,
-        "One row per country: the four positions, one column each.",
+        "One row per country: the four positions, one column each, then per category "
+        "whether it is disputed, the sources behind it and whether any is unverified.",
         table=POSITIONS,
         not_found="Unknown source or group.",
     ),

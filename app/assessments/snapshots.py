@@ -42,7 +42,7 @@ from app.groups.models import GroupMembership
 from app.revisions.models import current_revision
 from app.sources import service as sources_service
 from app.sources.models import Source
-from app.vocabulary import PositionValue
+from app.vocabulary import PositionValue, VerificationStatus
 
 _POSITIONS_JSON = TypeAdapter(list[PositionRead])
 # Canonical date of an `as_of` before a country's first assessment: nothing counts yet.
@@ -70,10 +70,12 @@ class CountryEntry:
 
 @dataclass(frozen=True)
 class Rendered:
-    """A country's four positions: values and flags for filters, CSV and stats, plus JSON."""
+    """A country's four positions: values and flags for filters, CSV and stats, the sources
+    behind each (id and verification status, for the CSV), plus JSON."""
 
     values: tuple[PositionValue, ...]
     disputed: tuple[bool, ...]
+    sources: tuple[tuple[tuple[str, VerificationStatus], ...], ...]
     json: bytes
 
     @property
@@ -97,6 +99,10 @@ def render(positions: Sequence[Position]) -> Rendered:
     return Rendered(
         values=tuple(p.value for p in positions),
         disputed=tuple(p.disputed for p in positions),
+        sources=tuple(
+            tuple((source.id, source.verification_status) for source in p.sources)
+            for p in positions
+        ),
         json=_POSITIONS_JSON.dump_json(reads),
     )
 

@@ -31,15 +31,17 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from app.db_deadline import WATCHDOG, deadline
+from app.http.csv_safety import safe_row
 
 CHUNK_ROWS = 1000
 Render = Callable[[Sequence[Row[Any]]], bytes]
 
 
 def csv_lines(rows: Sequence[Sequence[Any]]) -> bytes:
-    """RFC 4180 lines (CRLF, quoted as needed), as `stream_csv` writes them; None is ''."""
+    """RFC 4180 lines (CRLF, quoted as needed), as `stream_csv` writes them; None is '',
+    and a cell a spreadsheet would run as a formula gets a leading `'` (app.http.csv_safety)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\r\n").writerows(safe_row(row) for row in rows)
     return buffer.getvalue().encode()
 
 

@@ -12,6 +12,7 @@ from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.errors import NotAcceptable
+from app.http.csv_safety import safe_row
 from app.http.links import public_link
 
 
@@ -111,14 +112,15 @@ def stream_csv(
     filename: str,
     headers: dict[str, str] | None = None,
 ) -> StreamingResponse:
-    """RFC 4180 CSV (CRLF, quoted as needed), UTF-8, one header row, streamed row by row."""
+    """RFC 4180 CSV (CRLF, quoted as needed), UTF-8, one header row, streamed row by row;
+    a cell a spreadsheet would run as a formula gets a leading `'` (app.http.csv_safety)."""
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(header)
+        writer.writerow(safe_row(header))
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(safe_row(row))
             if buffer.tell() > 16_384:
                 yield buffer.getvalue()
                 buffer.seek(0)

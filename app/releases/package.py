@@ -268,7 +268,7 @@ def _positions(session: Session) -> Iterator[Sequence[Row]]:
     """The chart as `GET /positions` derives it (a private view: nothing shared is held)."""
     _, chart = PositionSnapshots().chart(session, None, None)
     yield [
-        position_row(c.code, c.alpha3, c.name, [v.value for v in r.values], r.disputed)
+        position_row(c.code, c.alpha3, c.name, [v.value for v in r.values], r.disputed, r.sources)
         for c, r in chart
     ]
 

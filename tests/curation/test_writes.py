@@ -112,7 +112,11 @@ def test_dissenting_statement_end_to_end_updates_every_view(client: TestClient, 
     serbia = next(item for item in page["items"] if item["country"]["code"] == "RS")
     assert serbia["positions"][1]["value"] == "no" and serbia["positions"][1]["disputed"]
     rows = client.get("/positions", params={"format": "csv"}).text.splitlines()
-    assert "RS,SRB,Serbia,no,no,yes,yes,false,true,false,false" in rows
+    lethal_sources = " ".join(sorted([STATEMENT, CHART, GRAD]))
+    assert (
+        f"RS,SRB,Serbia,no,no,yes,yes,false,true,false,false,{CHART},{lethal_sources},{CHART},"
+        f"{CHART},true,true,true,true"  # the statement is not_applicable; the chart unverified
+    ) in rows
 
     stats_after = stats_counts(client)
     assert stats_before["lethal_aid"] == {"yes": 1, "no": 2, "decreasing": 0, "unknown": 36}

@@ -1,6 +1,7 @@
-"""The CSV exports as pandas and DuckDB read them (issue 12): the `disputed_` booleans come
-out as booleans unaided; with the types of the CSVW document each CSV links, every column
-comes out as documented and the rows equal the JSON of the same request.
+"""The CSV exports as pandas and DuckDB read them (issue 12): the `disputed_` and
+`unverified_` booleans come out as booleans unaided; with the types of the CSVW document each
+CSV links, every column comes out as documented and the rows equal the JSON of the same
+request.
 
 Unaided, both readers guess from the text (quoted or not): pandas makes `008` the number 8,
 DuckDB makes a column of only `yes`/`no` BOOLEAN. Those guesses are the readers' own, so
@@ -27,13 +28,17 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from app.vocabulary import CategoryKey, KeyScope
-from tests.factories import ARTICLE, bearer, make_key
+from tests.factories import ARTICLE, CHART, GRAD, bearer, make_key
 
 CSVW_TYPE = "application/csvm+json"
 # pandas 3 names its text dtype `str`; an all-empty text column stays `object`.
 PANDAS_DTYPES = {"str": {"str", "object"}, "bool": {"bool"}, "int64": {"int64"}}
 RETRACTION = {"retracted_at", "retraction_note"}
 DISPUTED = [f"disputed_{key.value}" for key in CategoryKey]
+UNVERIFIED = [f"unverified_{key.value}" for key in CategoryKey]
+SOURCES = [f"sources_{key.value}" for key in CategoryKey]
+# The verification statuses the `unverified_` columns flag (app.assessments.csv_tables).
+NOT_ESTABLISHED = {"unverified", "disputed"}
 # A filter whose page holds one value only: unaided, DuckDB reads that column as BOOLEAN.
 EXPORTS = (
     "/countries",
@@ -135,6 +140,12 @@ def _json_rows(client: TestClient, url: str) -> list[dict[str, Any]]:
             for position in item["positions"]:
                 row[position["category"]] = position["value"]
                 row[f"disputed_{position['category']}"] = position["disputed"]
+                row[f"sources_{position['category']}"] = (
+                    " ".join(sorted(position["source_ids"])) or None
+                )
+                row[f"unverified_{position['category']}"] = any(
+                    s["verification_status"] in NOT_ESTABLISHED for s in position["sources"]
+                )
             rows.append(row)
         else:
             rows.append(item)
@@ -217,15 +228,18 @@ def test_metadata_of_an_unknown_country_is_404(client: TestClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_unaided_readers_read_disputed_flags_as_booleans(
+def test_unaided_readers_read_disputed_and_unverified_flags_as_booleans(
     disputed_client: TestClient, tmp_path: Path
 ) -> None:
     response = _csv(disputed_client, "/positions")
     frame = _pandas(response)
     types = _duckdb(response, tmp_path).attrs["duckdb_types"]
-    for column in DISPUTED:
+    for column in DISPUTED + UNVERIFIED:
         assert frame[column].dtype == bool, column
         assert types[column] == "BOOLEAN", column
+    for column in SOURCES:
+        assert frame[column].dtype == object or str(frame[column].dtype) == "str", column
+        assert types[column] == "VARCHAR", column
     serbia = frame[frame["code"] == "RS"].iloc[0]
     assert serbia["disputed_lethal_aid"] and not serbia["disputed_training"]
     assert frame["disputed_lethal_aid"].sum() == 1
@@ -308,3 +322,72 @@ def test_the_readme_recipe_reads_codes_and_values_as_text(
         assert frame[column].iloc[0] == expected, url
         assert relation.df()[column].iloc[0] == expected, url
         assert types[column] == "VARCHAR", url
+
+
+@pytest.fixture
+def statement_client(seeded_settings: Settings) -> Iterator[tuple[TestClient, str]]:
+    """The seeded app plus an official statement (`not_applicable`: nothing to verify) that
+    alone reports Türkiye's training, and the admin key that wrote it."""
+    admin = make_key(seeded_settings, "csv-provenance", KeyScope.admin)
+    with TestClient(create_app(seeded_settings)) as client:
+        source = client.post("/sources", json=STATEMENT_SOURCE, headers=bearer(admin))
+        assert source.status_code == 201, source.text
+        created = client.post(
+            "/assessments",
+            headers=bearer(admin),
+            json={
+                "country": "TR",
+                "category": "training",
+                "value": "yes",
+                "source": STATEMENT,
+                "as_of": "2023-04-20",
+                "evidence": "A test statement that Türkiye trains Ukrainian troops.",
+            },
+        )
+        assert created.status_code == 201, created.text
+        yield client, admin
+
+
+STATEMENT = "turkiye-statement-2023-04"
+STATEMENT_SOURCE: dict[str, Any] = {
+    "id": STATEMENT,
+    "title": "A test statement of the government of Türkiye",
+    "kind": "official_statement",
+    "publisher": "Government of Türkiye",
+    "url": "https://example.org/statement",
+    "published_on": "2023-04-20",
+    "verification_status": "not_applicable",
+}
+
+
+def _row(client: TestClient, code: str) -> dict[str, str]:
+    rows = csv.DictReader(io.StringIO(_csv(client, "/positions").text, newline=""))
+    return next(row for row in rows if row["code"] == code)
+
+
+def test_positions_csv_names_the_sources_and_flags_unverified_ones(
+    statement_client: tuple[TestClient, str],
+) -> None:
+    """`sources_` lists the ids behind each value, sorted; `unverified_` is true when one
+    of them is `unverified` or `disputed`, not for `verified` or `not_applicable`."""
+    client, admin = statement_client
+    serbia = _row(client, "RS")
+    assert serbia["sources_lethal_aid"] == f"{GRAD} {CHART}"  # sorted; the JSON is newest first
+    assert serbia["unverified_lethal_aid"] == "true"  # both are `unverified`
+    turkiye = _row(client, "TR")
+    assert turkiye["training"] == "yes"
+    assert turkiye["sources_training"] == STATEMENT
+    assert turkiye["unverified_training"] == "false"  # not_applicable
+    assert (turkiye["sources_lethal_aid"], turkiye["unverified_lethal_aid"]) == ("", "false")
+    # Its authenticity contested: `disputed` counts as not established.
+    source = client.get(f"/sources/{STATEMENT}")
+    changed = client.patch(
+        f"/sources/{STATEMENT}",
+        json={"verification_status": "disputed"},
+        headers=bearer(admin, **{"If-Match": source.headers["etag"]}),
+    )
+    assert changed.status_code == 200, changed.text
+    assert _row(client, "TR")["unverified_training"] == "true"
+    # The export route answers the same bytes as the negotiated one.
+    export = client.get("/exports/positions.csv")
+    assert export.text == _csv(client, "/positions").text

@@ -26,9 +26,16 @@ CSV_TYPE = "text/csv; charset=utf-8; header=present"
 NDJSON_TYPE = "application/x-ndjson"
 POSITIONS_HEADER = (
     "code,alpha3,name,training,lethal_aid,future_capability,future_will,"
-    "disputed_training,disputed_lethal_aid,disputed_future_capability,disputed_future_will"
+    "disputed_training,disputed_lethal_aid,disputed_future_capability,disputed_future_will,"
+    "sources_training,sources_lethal_aid,sources_future_capability,sources_future_will,"
+    "unverified_training,unverified_lethal_aid,unverified_future_capability,unverified_future_will"
 )
 NOT_DISPUTED = ["false"] * 4
+# The provenance columns of a country only the chart reports on (the chart and GRAD are
+# unverified), and of an unreported one; Serbia's sources, sorted.
+BY_CHART = f"{CHART},{CHART},{CHART},{CHART},true,true,true,true"
+UNREPORTED = ",,,,false,false,false,false"
+SERBIA = f"{CHART},{GRAD} {CHART},{CHART},{CHART},true,true,true,true"
 COUNTRIES_HEADER = "code,alpha3,numeric,name,official_name"
 ASSESSMENTS_HEADER = (
     "id,country_code,category,value,source_id,reported_via_id,as_of,evidence,note,"
@@ -350,9 +357,9 @@ def test_positions_csv_by_format_parameter(client: TestClient) -> None:
     assert response.headers["content-disposition"] == 'inline; filename="positions.csv"'
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        "AL,ALB,Albania,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
-        "AT,AUT,Austria,no,no,no,no,false,false,false,false\r\n"
-        "BE,BEL,Belgium,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
+        f"AL,ALB,Albania,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
+        f"AT,AUT,Austria,no,no,no,no,false,false,false,false,{BY_CHART}\r\n"
+        f"BE,BEL,Belgium,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
     )
 
 
@@ -372,16 +379,39 @@ def test_positions_csv_exports_every_country(client: TestClient) -> None:
     assert "\n" not in text.replace("\r\n", "")
     lines = text.split("\r\n")
     assert lines[0] == POSITIONS_HEADER
-    assert "RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false\r\n" in text
-    assert "MT,MLT,Malta,no,no,no,no,false,false,false,false\r\n" in text
-    assert "TR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false\r\n" in text
+    assert f"RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false,{SERBIA}\r\n" in text
+    assert f"MT,MLT,Malta,no,no,no,no,false,false,false,false,{BY_CHART}\r\n" in text
+    assert (
+        f"TR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
+        in text
+    )
     rows = _csv_rows(response)
     assert rows[0] == POSITIONS_HEADER.split(",")
     data = rows[1:]
     assert len(data) == 39
     by_code = {row[0]: row for row in data}
-    assert by_code["RS"] == ["RS", "SRB", "Serbia", "no", "yes", "yes", "yes", *NOT_DISPUTED]
-    assert by_code["AT"] == ["AT", "AUT", "Austria", "no", "no", "no", "no", *NOT_DISPUTED]
+    assert by_code["RS"] == [
+        "RS",
+        "SRB",
+        "Serbia",
+        "no",
+        "yes",
+        "yes",
+        "yes",
+        *NOT_DISPUTED,
+        *SERBIA.split(","),
+    ]
+    assert by_code["AT"] == [
+        "AT",
+        "AUT",
+        "Austria",
+        "no",
+        "no",
+        "no",
+        "no",
+        *NOT_DISPUTED,
+        *BY_CHART.split(","),
+    ]
     assert [row[2] for row in data] == [
         item["country"]["name"] for item in client.get("/positions").json()["items"]
     ]
@@ -392,7 +422,7 @@ def test_positions_csv_is_utf8(client: TestClient) -> None:
     assert (
         response.content
         == (
-            f"{POSITIONS_HEADER}\r\nTR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
+            f"{POSITIONS_HEADER}\r\nTR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
         ).encode()
     )
 
@@ -403,20 +433,23 @@ def test_positions_csv_honours_filters(client: TestClient) -> None:
     )
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        "AT,AUT,Austria,no,no,no,no,false,false,false,false\r\n"
-        "MT,MLT,Malta,no,no,no,no,false,false,false,false\r\n"
-        "RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false\r\n"
+        f"AT,AUT,Austria,no,no,no,no,false,false,false,false,{BY_CHART}\r\n"
+        f"MT,MLT,Malta,no,no,no,no,false,false,false,false,{BY_CHART}\r\n"
+        f"RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false,{SERBIA}\r\n"
     )
     before = client.get("/positions", params={"format": "csv", "as_of": "2023-01-01"})
-    assert "RS,SRB,Serbia,unknown,yes,unknown,unknown,false,false,false,false\r\n" in before.text
+    assert (
+        f"RS,SRB,Serbia,unknown,yes,unknown,unknown,false,false,false,false,,{GRAD},,,"
+        "false,true,false,false\r\n"
+    ) in before.text
 
 
 def test_positions_csv_honours_limit_and_offset(client: TestClient) -> None:
     response = client.get("/positions", params={"format": "csv", "limit": 2, "offset": 31})
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        "RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false\r\n"
-        "SK,SVK,Slovakia,unknown,unknown,unknown,unknown,false,false,false,false\r\n"
+        f"RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false,{SERBIA}\r\n"
+        f"SK,SVK,Slovakia,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
     )
 
 
