@@ -161,6 +161,11 @@ def test_the_csvs_say_what_the_json_api_says(
             row[p["category"]] = p["value"]
         for p in item["positions"]:
             row[f"disputed_{p['category']}"] = "true" if p["disputed"] else "false"
+        for p in item["positions"]:
+            row[f"sources_{p['category']}"] = " ".join(sorted(p["source_ids"]))
+        for p in item["positions"]:
+            shaky = {"unverified", "disputed"} & {s["verification_status"] for s in p["sources"]}
+            row[f"unverified_{p['category']}"] = "true" if shaky else "false"
         expected_positions.append(row)
     assert _read(tmp_path, "positions.csv") == expected_positions
     assert (
