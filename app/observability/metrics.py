@@ -24,6 +24,7 @@ import shutil
 import threading
 import time
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from prometheus_client import (
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 GAUGE_INTERVAL = 1.0
 COUNT_INTERVAL = 0.1
+MAX_PENDING = 4096  # requests
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 SHED = "/problems/overloaded"
@@ -166,12 +168,10 @@ class Metrics:
             )
         self.sources: GaugeSources | None = None
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        # Not yet handed to prometheus-client: per (route, method, status), [requests,
-        # latency sum, one count per bucket (the last one +Inf)]; and hits, misses, shed,
-        # rate-limited. Requests add under the lock; `flush` swaps them out under it.
-        self._pending: dict[tuple[str, str, int], list[float]] = {}
-        self._pending_events = [0, 0, 0, 0]
-        self._pending_lock = threading.Lock()
+        # What requests left for prometheus-client: (route, method, status, seconds, cache,
+        # problem) each. A deque: a request appends without a lock; `flush` pops.
+        self._pending: deque[tuple[str, str, int, float, str | None, str | None]] = deque()
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -184,50 +184,55 @@ class Metrics:
         cache: str | None,
         problem: str | None,
     ) -> None:
-        key = (route, method, status)
-        bucket = 2 + bisect_left(LATENCY_BUCKETS, seconds)  # the first bound >= seconds
-        with self._pending_lock:
-            cell = self._pending.get(key)
-            if cell is None:
-                cell = self._pending[key] = [0.0] * (3 + len(LATENCY_BUCKETS))
-            cell[0] += 1
-            cell[1] += seconds
-            cell[bucket] += 1
-            if cache is not None:
-                if cache == "hit":
-                    self._pending_events[0] += 1
-                elif cache == "miss":
-                    self._pending_events[1] += 1
-            if problem is not None:
-                if problem == SHED:
-                    self._pending_events[2] += 1
-                elif problem == RATE_LIMITED:
-                    self._pending_events[3] += 1
+        pending = self._pending
+        pending.append((route, method, status, seconds, cache, problem))
+        if len(pending) >= MAX_PENDING:  # no thread flushes (not multiprocess, or stopped)
+            self.flush()
 
     def flush(self) -> None:
-        """Hand the counts added up since the last flush to prometheus-client."""
-        with self._pending_lock:
-            if not self._pending and not any(self._pending_events):
+        """Hand what requests left since the last flush to prometheus-client, added up."""
+        with self._flushing:
+            pending = self._pending
+            if not pending:
                 return
-            pending, self._pending = self._pending, {}
-            events, self._pending_events = self._pending_events, [0, 0, 0, 0]
-        for key, cell in pending.items():
-            counter, histogram = self._children_of(key)
-            counter.inc(cell[0])
-            # Histogram has no public "observe these many"; its own observe() adds to
-            # `_sum` and to one of `_buckets` (per bucket, not cumulative) just like this.
-            # tests/observability/test_metrics.py checks the exposition it gives.
-            histogram._sum.inc(cell[1])
-            for index, count in enumerate(cell[2:]):
+            # Per (route, method, status): [requests, latency sum, one count per bucket,
+            # the last one +Inf]; then hits, misses, shed, rate-limited.
+            cells: dict[tuple[str, str, int], list[float]] = {}
+            events = [0, 0, 0, 0]
+            popleft = pending.popleft
+            for _ in range(len(pending)):
+                route, method, status, seconds, cache, problem = popleft()
+                cell = cells.get((route, method, status))
+                if cell is None:
+                    cell = cells[route, method, status] = [0.0] * (3 + len(LATENCY_BUCKETS))
+                cell[0] += 1
+                cell[1] += seconds
+                cell[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1  # first bound >= seconds
+                if cache == "hit":
+                    events[0] += 1
+                elif cache == "miss":
+                    events[1] += 1
+                if problem == SHED:
+                    events[2] += 1
+                elif problem == RATE_LIMITED:
+                    events[3] += 1
+            for key, cell in cells.items():
+                counter, histogram = self._children_of(key)
+                counter.inc(cell[0])
+                # Histogram has no public "observe these many"; its own observe() adds to
+                # `_sum` and to one of `_buckets` (per bucket, not cumulative) just like this.
+                # tests/observability/test_metrics.py checks the exposition it gives.
+                histogram._sum.inc(cell[1])
+                for index, count in enumerate(cell[2:]):
+                    if count:
+                        histogram._buckets[index].inc(count)
+            for metric, count in zip(
+                (self.cache_hits, self.cache_misses, self.shed, self.rate_limited),
+                events,
+                strict=True,
+            ):
                 if count:
-                    histogram._buckets[index].inc(count)
-        for metric, count in zip(
-            (self.cache_hits, self.cache_misses, self.shed, self.rate_limited),
-            events,
-            strict=True,
-        ):
-            if count:
-                metric.inc(count)
+                    metric.inc(count)
 
     def _children_of(self, key: tuple[str, str, int]) -> tuple[Counter, Histogram]:
         children = self._children.get(key)

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
@@ -226,8 +227,9 @@ class RequestLog:
         self.stream = stream
         self.flush_interval = 0.0 if _is_terminal(stream or sys.stderr) else flush_interval
         self.max_buffered = max_buffered
-        self._entries: list[Entry] = []
-        self._lock = threading.Lock()  # guards _entries (a request appends, a flush swaps)
+        # A deque: appends and pops are atomic, so a request appends without a lock.
+        self._entries: deque[Entry] = deque()
+        self._lock = threading.Lock()  # starts the thread once
         self._writing = threading.Lock()  # one batch at a time, so batches stay in order
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -240,10 +242,9 @@ class RequestLog:
         self.add(entry(scope, record, route, status, sent, seconds))
 
     def add(self, entry: Entry) -> None:
-        with self._lock:
-            self._entries.append(entry)
-            full = len(self._entries) >= self.max_buffered
-        if full or self.flush_interval <= 0:
+        entries = self._entries
+        entries.append(entry)
+        if len(entries) >= self.max_buffered or self.flush_interval <= 0:
             self.flush()
         elif self._thread is None:
             self._start()
@@ -251,10 +252,11 @@ class RequestLog:
     def flush(self) -> None:
         """Format and write every buffered line, in one write."""
         with self._writing:
-            with self._lock:
-                if not self._entries:
-                    return
-                entries, self._entries = self._entries, []
+            pending = self._entries
+            if not pending:
+                return
+            popleft = pending.popleft
+            entries = [popleft() for _ in range(len(pending))]
             stream = self.stream or sys.stderr
             if stream is None:  # interpreter shutting down without a stderr
                 return
