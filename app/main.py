@@ -24,6 +24,7 @@ from app.middleware.stack import install_middleware
 from app.migrating import head_revisions
 from app.observability.db_timing import time_statements
 from app.observability.metrics import GaugeSources, Metrics
+from app.observability.request_log import RequestLog
 from app.problems import install_problem_handlers
 from app.releases.dispatch import FrozenReleases, ReleaseLookup
 from app.revisions.models import PENDING_REVISION
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.stop_tracing()
             app.state.revision_tracker.stop()
             app.state.frozen_releases.dispose()
+            if app.state.request_log is not None:
+                app.state.request_log.close()
             app.state.engine.dispose()
             if app.state.read_engine is not engine:
                 app.state.read_engine.dispose()
@@ -140,6 +143,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         time_statements(timed)
     app.state.metrics = (
         Metrics(listener=tracker.listening is not None) if settings.metrics_enabled else None
+    )
+    app.state.request_log = (
+        RequestLog(settings.log_format, flush_interval=settings.log_flush_interval)
+        if settings.access_log
+        else None
     )
     install_middleware(app, settings, tracker)
     if app.state.metrics is not None:

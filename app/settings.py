@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         description="Log every request: one line each (the app's, with route, cache outcome, "
         "revision and request id; the server's own access log is off either way).",
     )
+    log_flush_interval: float = Field(
+        default=0.1,
+        ge=0,
+        le=10,
+        description="Request lines are written in batches, at most this many seconds after "
+        "their request (and at shutdown); `0` writes each at once, as does a terminal.",
+    )
     metrics_enabled: bool = Field(
         default=True,
         description="Serve Prometheus metrics at `/metrics` (never cross-origin) and count "

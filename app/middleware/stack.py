@@ -120,5 +120,5 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
         ObservabilityMiddleware,
         application=app,
         metrics=metrics,
-        log_requests=settings.access_log,
+        request_log=app.state.request_log,
     )

@@ -2,66 +2,29 @@
 
 `serve` hands `logging_config(settings)` to the server (uvicorn or Granian), so every worker
 process, the server's own loggers and the app's (`app.*`) write alike. The server's access
-log is always off: the app writes the one line per request itself (`app.access`, from
-app.observability.middleware), with what the server cannot know (route template, cache
-outcome, dataset revision, request id).
+log is always off: the app writes the one line per request itself, with what the server
+cannot know (route template, cache outcome, dataset revision, request id). Those request
+lines do not go through `logging` (app.observability.request_log: formatted directly and
+written in batches, in these same two formats); `app.access`'s level still decides whether
+they are written (CP_LOG_LEVEL=warning drops them).
 
-Every line written while a request is handled carries its request id. A request line never
-holds a key: not the Authorization header, and key-like query parameters are redacted.
+Every line written while a request is handled carries its request id.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from typing import Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
 from app.observability.request_ids import current_record
+from app.observability.request_log import iso_time
 from app.settings import Settings
 
-ACCESS_LOGGER = "app.access"
-# What a request line holds (app.observability.middleware), in this order.
-REQUEST_FIELDS = (
-    "request_id",
-    "method",
-    "route",
-    "path",
-    "query",
-    "status",
-    "duration_ms",
-    "db_ms",
-    "bytes",
-    "cache",
-    "revision",
-    "client",
-    "http_version",
-    "api_key",
-    "problem",
-)
 EVENTS_LOGGER = "app.events"
 LOG_FORMATS = ("text", "json")
-
-
-# The last whole second formatted, with its text: one tuple, replaced whole, so threads
-# never see one second's number with another's text.
-_second: tuple[int, str] = (-1, "")
-
-
-def iso_time(created: float) -> str:
-    """`2026-12-01T23:40:00.123Z`: UTC, milliseconds (the seconds formatted once a second)."""
-    global _second
-    whole = int(created)
-    cached = _second
-    if cached[0] != whole:
-        cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
-    return f"{cached[1]}.{int((created - whole) * 1000):03d}Z"
-
-
-_encode = json.JSONEncoder(default=str, check_circular=False).encode
 
 
 class RequestIdFilter(logging.Filter):
@@ -89,47 +52,16 @@ class JsonFormatter(_LibraryJsonFormatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return iso_time(record.created)
 
-    def format(self, record: logging.LogRecord) -> str:
-        """Request lines take a short cut: their fields are known, and the library's general
-        path (every record attribute weighed, then encoded) cost a cached read more than
-        twice what the rest of its line did (measured: bench/observability.py)."""
-        if record.name != ACCESS_LOGGER or "status" not in record.__dict__:
-            return super().format(record)
-        fields = record.__dict__
-        document = {
-            "time": iso_time(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.msg,
-        }
-        for name in REQUEST_FIELDS:
-            if name in fields:
-                document[name] = fields[name]
-        return _encode(document)
-
 
 class TextFormatter(logging.Formatter):
-    """`time level logger message [request id]`; a request line reads like a classic access
-    log line (`client - "GET /path HTTP/1.1" 200 ...`), which bench/harness.py counts."""
+    """`time level logger message [request id]`, and the traceback of an error."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return iso_time(record.created)
 
     def format(self, record: logging.LogRecord) -> str:
         fields: dict[str, Any] = record.__dict__
-        if record.name == ACCESS_LOGGER and "status" in fields:
-            query = f"?{fields['query']}" if fields.get("query") else ""
-            message = (
-                f'{fields.get("client") or "-"} - "{fields["method"]} {fields["path"]}{query} '
-                f'HTTP/{fields.get("http_version", "1.1")}" {fields["status"]} '
-                f"{fields['bytes']}B {fields['duration_ms']}ms cache={fields.get('cache') or '-'} "
-                f"route={fields.get('route')}"
-            )
-            if fields.get("api_key"):
-                message += f" key={fields['api_key']}"
-        else:
-            message = record.getMessage()
-        line = f"{self.formatTime(record)} {record.levelname} {record.name} {message}"
+        line = f"{self.formatTime(record)} {record.levelname} {record.name} {record.getMessage()}"
         if fields.get("request_id"):
             line += f" [{fields['request_id']}]"
         if record.exc_info:

@@ -22,7 +22,6 @@ from typing import Any
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability.logging import ACCESS_LOGGER
 from app.observability.metrics import CONTENT_TYPE, Metrics
 from app.observability.request_ids import (
     CURRENT,
@@ -30,15 +29,15 @@ from app.observability.request_ids import (
     RequestRecord,
     accepted_request_id,
 )
+from app.observability.request_log import ACCESS_LOGGER, RequestLog
 from app.problems import PROBLEM_MEDIA_TYPE
 
 METRICS_PATH = "/metrics"
 UNMATCHED = "unmatched"
-# Query parameters whose values are never logged.
-KEY_LIKE = re.compile(r"key|token|secret|passw|auth|signature|credential", re.IGNORECASE)
 _MAX_ROUTES_REMEMBERED = 4096
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+INFO = logging.INFO
 
 
 class RouteTemplates:
@@ -60,7 +59,9 @@ class RouteTemplates:
         routed: str | None = getattr(route, "path_format", None) if route is not None else None
         known = self._known.get(path)
         if routed is None:
-            template = known or self._match(path)
+            if known is not None:
+                return known
+            template = self._match(path)
         elif known == routed:
             return routed
         else:
@@ -91,19 +92,6 @@ class RouteTemplates:
         return UNMATCHED
 
 
-def redacted_query(query: bytes) -> str:
-    if not query:
-        return ""
-    text = query.decode("latin-1")
-    if not KEY_LIKE.search(text):
-        return text
-    parts = []
-    for part in text.split("&"):
-        name, sep, _ = part.partition("=")
-        parts.append(f"{name}=[redacted]" if sep and KEY_LIKE.search(name) else part)
-    return "&".join(parts)
-
-
 def server_timing(record: RequestRecord, started_response: float) -> bytes:
     """`cache;desc=hit, db;dur=1.20, app;dur=3.40`: for the browser's devtools."""
     parts = []
@@ -122,12 +110,13 @@ class ObservabilityMiddleware:
         *,
         application: Any,
         metrics: Metrics | None,
-        log_requests: bool,
+        request_log: RequestLog | None,
     ) -> None:
+        """`request_log`: where request lines go (None: CP_ACCESS_LOG=false)."""
         self.app = app
         self.templates = RouteTemplates(application)
         self.metrics = metrics
-        self.log_requests = log_requests
+        self.request_log = request_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -175,35 +164,9 @@ class ObservabilityMiddleware:
             self.metrics.observe_request(
                 route, method, status, seconds, record.cache, record.problem
             )
-        if self.log_requests and access_log.isEnabledFor(logging.INFO):
-            state = scope.get("state", {})
-            client = scope.get("client")
-            fields: dict[str, Any] = {
-                "request_id": record.request_id,
-                "method": method,
-                "route": route,
-                "path": scope["path"],
-                "query": redacted_query(scope.get("query_string", b"")),
-                "status": status,
-                "duration_ms": round(seconds * 1000, 3),
-                "db_ms": round(record.db_seconds * 1000, 3),
-                "bytes": sent,
-                "cache": record.cache,
-                "revision": state.get("cp.revision", state.get("cp.vouched")),
-                "client": client[0] if client else None,
-                "http_version": scope.get("http_version", "1.1"),
-            }
-            if record.api_key is not None:
-                fields["api_key"] = record.api_key
-            if record.problem is not None:
-                fields["problem"] = record.problem
-            # makeRecord + handle is what `info` does, minus the caller lookup (a stack walk
-            # per request for a file and line that are always this one).
-            access_log.handle(
-                access_log.makeRecord(
-                    ACCESS_LOGGER, logging.INFO, __file__, 0, "request", (), None, extra=fields
-                )
-            )
+        request_log = self.request_log
+        if request_log is not None and access_log.isEnabledFor(INFO):
+            request_log.write(scope, record, route, status, sent, seconds)
 
     async def _metrics(self, scope: Scope, send: Send) -> None:
         assert self.metrics is not None

@@ -150,3 +150,29 @@ def test_an_overloaded_answer_counts_as_shed() -> None:
     values = samples(metrics.exposition().decode())
     assert values[("cp_requests_shed_total", ())] == 1
     assert requests_of(metrics.exposition().decode(), "/positions", "503") == 2
+
+
+def test_batched_latencies_read_as_if_observed_one_by_one() -> None:
+    """Counts reach prometheus-client in batches (app.observability.metrics.flush, which
+    writes the histogram's own buckets); the exposition is what observe() would give."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from app.observability.metrics import LATENCY_BUCKETS, Metrics
+
+    latencies = [0.0001, 0.0005, 0.0007, 0.003, 0.003, 0.2, 1.0, 7.0, 30.0]
+    metrics = Metrics()
+    for seconds in latencies:
+        metrics.observe_request("/positions", "GET", 200, seconds, "hit", None)
+    registry = CollectorRegistry()
+    expected = Histogram(
+        "cp_http_request_duration_seconds", "", ["route", "method"],
+        buckets=LATENCY_BUCKETS, registry=registry,
+    )  # fmt: skip
+    for seconds in latencies:
+        expected.labels("/positions", "GET").observe(seconds)
+    from prometheus_client import generate_latest
+
+    mine = {k: v for k, v in samples(metrics.exposition().decode()).items() if "duration" in k[0]}
+    assert mine == samples(generate_latest(registry).decode())
+    assert requests_of(metrics.exposition().decode(), "/positions", "200") == len(latencies)
+    assert samples(metrics.exposition().decode())[("cp_response_cache_hits_total", ())] == 9

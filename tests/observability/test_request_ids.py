@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.observability.logging import (
-    ACCESS_LOGGER,
-    JsonFormatter,
-    RequestIdFilter,
-    TextFormatter,
-)
+from app.observability.logging import JsonFormatter, RequestIdFilter
+from app.observability.request_log import ACCESS_LOGGER, REQUEST_FIELDS
 from app.settings import Settings
 from tests.factories import bearer, make_key
 from tests.problems import assert_problem
@@ -30,19 +29,44 @@ SOURCE = {
 }
 
 
-def request_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == ACCESS_LOGGER]
+Lines = Callable[[], list[str]]
+
+
+def capture_lines(client: TestClient, caplog: pytest.LogCaptureFixture) -> Lines:
+    """The request lines `client`'s app writes from now on, as written (flushed first)."""
+    caplog.set_level(logging.INFO, ACCESS_LOGGER)  # `app.access`'s level gates them
+    request_log = client.app.state.request_log  # type: ignore[attr-defined]
+    written = io.StringIO()
+    request_log.stream = written
+
+    def lines() -> list[str]:
+        request_log.flush()
+        return written.getvalue().splitlines()
+
+    return lines
+
+
+def json_documents(lines: Lines) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines()]
+
+
+@pytest.fixture
+def json_client(seeded_settings: Settings) -> Iterator[TestClient]:
+    """`client` with CP_LOG_FORMAT=json."""
+    with TestClient(create_app(seeded_settings.model_copy(update={"log_format": "json"}))) as c:
+        yield c
 
 
 def test_request_id_sent_is_echoed_and_logged(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    json_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, ACCESS_LOGGER)
-    response = client.get("/countries/RS/positions", headers={"X-Request-ID": "abc"})
+    lines = capture_lines(json_client, caplog)
+    response = json_client.get("/countries/RS/positions", headers={"X-Request-ID": "abc"})
     assert response.status_code == 200
     assert response.headers["X-Request-ID"] == "abc"
-    [line] = request_lines(caplog)
-    document = json.loads(JsonFormatter().format(line))
+    [document] = json_documents(lines)
+    assert list(document) == ["time", "level", "logger", "message", *REQUEST_FIELDS[:-2]]
+    assert document["logger"] == "app.access"
     assert document["request_id"] == "abc"
     assert document["message"] == "request"
     assert document["level"] == "INFO"
@@ -78,54 +102,82 @@ def test_every_request_gets_its_own_id(client: TestClient) -> None:
 
 
 def test_log_line_says_hit_miss_or_bypass(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    json_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, ACCESS_LOGGER)
-    client.get("/countries/AT")
-    client.get("/countries/AT")
-    client.get("/healthz")
-    assert [r.cache for r in request_lines(caplog)] == ["miss", "hit", "bypass"]  # type: ignore[attr-defined]
+    lines = capture_lines(json_client, caplog)
+    json_client.get("/countries/AT")
+    json_client.get("/countries/AT")
+    json_client.get("/healthz")
+    assert [d["cache"] for d in json_documents(lines)] == ["miss", "hit", "bypass"]
 
 
 def test_cache_hit_is_labelled_with_its_route_template(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    json_client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, ACCESS_LOGGER)
+    lines = capture_lines(json_client, caplog)
     for path in ("/countries/AT/positions", "/countries/AT/positions", "/countries/BE/positions"):
-        client.get(path)
-    lines = request_lines(caplog)
-    assert {r.route for r in lines} == {"/countries/{code}/positions"}  # type: ignore[attr-defined]
+        json_client.get(path)
+    documents = json_documents(lines)
+    assert [d["cache"] for d in documents] == ["miss", "hit", "miss"]
+    assert {d["route"] for d in documents} == {"/countries/{code}/positions"}
 
 
+def test_no_request_lines_below_their_level(
+    json_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CP_LOG_LEVEL=warning (`app.access` at WARNING) drops them, as it did on `logging`."""
+    lines = capture_lines(json_client, caplog)
+    caplog.set_level(logging.WARNING, ACCESS_LOGGER)
+    json_client.get("/countries/AT")
+    assert lines() == []
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
 def test_writes_log_the_key_name_never_the_key(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings, caplog: pytest.LogCaptureFixture, log_format: str
 ) -> None:
     key = make_key(settings, "alice")
-    caplog.set_level(logging.INFO, ACCESS_LOGGER)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings.model_copy(update={"log_format": log_format}))) as client:
+        lines = capture_lines(client, caplog)
         response = client.post(f"/sources?api_key={key}", json=SOURCE, headers=bearer(key))
         assert response.status_code in (201, 422), response.text
         client.post("/sources", json=SOURCE, headers=bearer(key))
-    for record in request_lines(caplog):
-        for formatter in (JsonFormatter(), TextFormatter()):
-            line = formatter.format(record)
-            assert key not in line and "Bearer" not in line
-    json_lines = [json.loads(JsonFormatter().format(r)) for r in request_lines(caplog)]
-    assert json_lines[0]["query"] == "api_key=[redacted]"
-    assert json_lines[-1]["api_key"] == "alice"
-    assert json_lines[-1]["method"] == "POST"
+        written = lines()
+    assert len(written) == 2
+    for line in written:
+        assert key not in line and "Bearer" not in line
+    if log_format == "text":
+        assert "/sources?api_key=[redacted] HTTP/1.1" in written[0]
+        assert " key=alice [" in written[-1]
+        return
+    documents = [json.loads(line) for line in written]
+    assert documents[0]["query"] == "api_key=[redacted]"
+    assert documents[-1]["api_key"] == "alice"
+    assert documents[-1]["method"] == "POST"
 
 
 def test_text_line_reads_like_an_access_log(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, ACCESS_LOGGER)
+    lines = capture_lines(client, caplog)
     client.get("/countries/RS/positions?as_of=2023-03-01", headers={"X-Request-ID": "abc"})
-    [record] = request_lines(caplog)
-    line = TextFormatter().format(record)
+    [line] = lines()
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO app\.access testclient - ", line)
     assert '"GET /countries/RS/positions?as_of=2023-03-01 HTTP/1.1" 200 ' in line
     assert "cache=miss route=/countries/{code}/positions" in line
     assert line.endswith(" [abc]")
+
+
+def test_a_line_is_one_line_whatever_the_path(
+    json_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A path with quotes, a newline or non-ASCII stays one valid JSON line."""
+    lines = capture_lines(json_client, caplog)
+    json_client.get('/countries/R"S%0A%C3%A9/positions?x="%0A')
+    [document] = json_documents(lines)
+    assert document["path"] == '/countries/R"S\né/positions'
+    assert document["query"] == "x=%22%0A"
+    assert document["status"] == 422 and document["problem"].startswith("/problems/")
 
 
 def test_app_events_during_a_request_carry_its_id(

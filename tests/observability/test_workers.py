@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from app.observability.metrics import COUNT_INTERVAL
 from app.settings import Settings
 from tests.observability.test_metrics import POSITIONS_ROUTE, requests_of, samples, scrape
 from tests.servers import running_server
@@ -41,8 +42,14 @@ def test_two_workers_share_metrics_and_log_json_lines(
         for index in range(REQUESTS):
             code = ("AT", "RS", "BE", "FR")[index % 4]
             assert httpx.get(f"{base}/countries/{code}/positions").status_code == 200
+        # Each worker hands its counts to the shared files every COUNT_INTERVAL seconds.
+        deadline = time.monotonic() + 5
         with httpx.Client(base_url=base) as client:
             text = scrape(client)
+            while requests_of(text, POSITIONS_ROUTE, "200") - before < REQUESTS:
+                assert time.monotonic() < deadline, text
+                time.sleep(COUNT_INTERVAL)
+                text = scrape(client)
         assert requests_of(text, POSITIONS_ROUTE, "200") - before == REQUESTS
         assert requests_of(text, POSITIONS_ROUTE, "404") == 1
         values = samples(text)
