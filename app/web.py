@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from app.http.deps import read_in_thread
+from app.releases.jsonld import PLACEHOLDER, script_tag
+from app.releases.service import latest_release
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -14,9 +18,16 @@ router = APIRouter()
 
 
 @router.get("/", include_in_schema=False)
-def chart_page() -> HTMLResponse:
-    # Not a FileResponse: the conditional-GET layer owns this page's ETag (code version).
-    return HTMLResponse((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
+async def chart_page(request: Request) -> HTMLResponse:
+    """The page, its `<head>` describing the dataset and its latest release (JSON-LD).
+
+    Not a FileResponse: the conditional-GET layer owns the ETag, which follows the dataset
+    revision (a new release bumps it) like every data read.
+    """
+    release = await read_in_thread(request, latest_release)
+    settings = request.app.state.settings
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return HTMLResponse(page.replace(PLACEHOLDER, script_tag(settings.public_url or "", release)))
 
 
 @router.get("/embed", include_in_schema=False)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 
 from app.settings import Settings
-from tests.factories import SERBIA_TRAINING_EVIDENCE, edited_seeds, load_seed_folder
-from tests.middleware.test_http_cache import DEFAULT_CACHE_CONTROL, EDITED_EVIDENCE
+from tests.factories import bearer, make_key
+from tests.middleware.test_http_cache import DEFAULT_CACHE_CONTROL
 from tests.problems import assert_problem
 
 
@@ -23,14 +25,37 @@ def test_chart_page_is_html_with_an_etag(client: TestClient) -> None:
     assert client.get("/", headers={"If-None-Match": etag}).status_code == 304
 
 
-def test_chart_page_etag_does_not_follow_the_data(
-    client: TestClient, seeded_settings: Settings, tmp_path: Path
+def _dataset(page: str) -> dict[str, Any]:
+    head = page.split("</head>")[0]
+    found = re.search(r'<script type="application/ld\+json">(.*?)</script>', head, re.S)
+    assert found, "no JSON-LD in the page's head"
+    data: dict[str, Any] = json.loads(found.group(1))
+    return data
+
+
+def test_chart_page_describes_the_dataset_and_its_latest_release(
+    client: TestClient, seeded_settings: Settings
 ) -> None:
-    etag = client.get("/").headers["etag"]
-    load_seed_folder(
-        seeded_settings, edited_seeds(tmp_path, SERBIA_TRAINING_EVIDENCE, EDITED_EVIDENCE)
-    )
-    assert client.get("/", headers={"If-None-Match": etag}).status_code == 304
+    """schema.org `Dataset` JSON-LD in the head, for dataset search engines; the page's ETag
+    follows the revision, so a new release shows at once."""
+    before = client.get("/")
+    dataset = _dataset(before.text)
+    assert dataset["@context"] == "https://schema.org" and dataset["@type"] == "Dataset"
+    assert dataset["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert dataset["creator"]["name"] == "country-positions contributors"
+    assert "version" not in dataset  # no release yet: only the live export
+    assert [d["contentUrl"] for d in dataset["distribution"]] == ["/exports/positions.csv"]
+    admin = make_key(seeded_settings, "alice-admin")
+    made = client.post("/releases", json={"version": "2026.1"}, headers=bearer(admin))
+    assert made.status_code == 201, made.text
+    after = client.get("/", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    dataset = _dataset(after.text)
+    assert dataset["version"] == "2026.1"
+    urls = [d["contentUrl"] for d in dataset["distribution"]]
+    assert urls[:2] == ["/releases/2026.1/data.zip", "/releases/2026.1/datapackage.json"]
+    for url in urls:
+        assert client.get(url).status_code == 200, url
 
 
 def test_chart_script_is_served(client: TestClient) -> None:

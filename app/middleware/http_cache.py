@@ -23,7 +23,8 @@ from app.docs_ui.assets import ASSETS_URL
 
 NO_STORE_PATHS = frozenset({"/healthz", "/readyz"})
 # Served bytes that do not depend on the data: their ETag follows the code version only.
-STATIC_PATHS = frozenset({"/", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+# (`/`, the chart page, names the latest release: its ETag follows the revision.)
+STATIC_PATHS = frozenset({"/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
 STATIC_PREFIXES = ("/static/", f"{ASSETS_URL}/")
 # Files whose path names their version (the vendored docs UIs): cached for a year, never
 # revalidated; a new version is a new URL.
