@@ -13,7 +13,6 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import Engine
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
+from starlette.responses import RedirectResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from app.api_keys.security import require_read_access
@@ -38,7 +38,7 @@ from app.observability.request_ids import RECORD_STATE, record_of
 from app.problems import MOUNTED_AT, install_problem_handlers, problem_response, render_error
 from app.releases.frozen import frozen_engine
 from app.releases.models import Release
-from app.releases.service import VERSION_PATTERN
+from app.releases.service import LATEST_MAX_AGE, VERSION_PATTERN, latest_release
 from app.revisions.trackers import FixedRevision
 from app.settings import Settings
 from app.sources import router as sources
@@ -104,6 +104,14 @@ class ReleaseLookup:
         with self.factory() as session:
             return session.get(Release, version)
 
+    def _newest(self) -> Release | None:
+        with self.factory() as session:
+            return latest_release(session)
+
+    async def newest(self) -> Release | None:
+        """The latest release, asked of the database every time (a new one may exist)."""
+        return await run_in_threadpool(self._newest)
+
     async def __call__(self, version: str) -> Release | None:
         release = self._known.get(version)
         if release is None:
@@ -116,9 +124,7 @@ class ReleaseLookup:
 class FrozenReleases:
     """The ASGI app mounted at `/releases/{version}`."""
 
-    def __init__(
-        self, settings: Settings, find: Callable[[str], Awaitable[Release | None]]
-    ) -> None:
+    def __init__(self, settings: Settings, find: ReleaseLookup) -> None:
         self.settings = settings
         self.find = find
         self._apps: OrderedDict[str, tuple[FastAPI, Engine]] = OrderedDict()
@@ -135,6 +141,22 @@ class FrozenReleases:
                 _, (_, engine) = self._apps.popitem(last=False)
                 engine.dispose()
             return built[0]
+
+    async def _to_latest(self, scope: Scope, rest: str, receive: Receive, send: Send) -> None:
+        """`/releases/latest/<read>`: a short-lived redirect to the newest release's."""
+        newest = await self.find.newest()
+        if newest is None:
+            error = NotFound("no release yet; an admin makes one with POST /releases")
+            await render_error(Request(scope), error)(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = f"{self.settings.public_url or ''}/releases/{newest.version}{rest}"
+        redirect = RedirectResponse(
+            f"{target}?{query}" if query else target,
+            status_code=307,
+            headers={"Cache-Control": f"public, max-age={LATEST_MAX_AGE}"},
+        )
+        await redirect(scope, receive, send)
 
     def sessionmaker_for(self, release: Release) -> sessionmaker[Session]:
         """Sessions that read `release` (for the package routes, app.releases.router)."""
@@ -154,6 +176,9 @@ class FrozenReleases:
         root_path = str(scope.get("root_path", ""))
         path = str(scope["path"])
         rest = path[len(root_path) :] if path.startswith(root_path) else path
+        if version == "latest":
+            await self._to_latest(scope, rest, receive, send)
+            return
         release = await self.find(version) if re.fullmatch(VERSION_PATTERN, version) else None
         if release is None:
             error = NotFound(f"no release {version!r}; GET /releases lists them")

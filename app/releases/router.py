@@ -37,8 +37,6 @@ router = APIRouter(prefix="/releases", tags=["releases"], route_class=StrictJSON
 
 # A zip up to this size is built in memory, a larger one in a temporary file.
 ZIP_IN_MEMORY = 16 * 1024 * 1024
-# How long `latest` may be cached: a new release should show within a minute.
-LATEST_MAX_AGE = 60
 
 VersionPath = Annotated[
     str,
@@ -142,14 +140,15 @@ def create_release(
 )
 def get_latest_release(request: Request, session: SessionDep) -> RedirectResponse:
     """A redirect to the newest release, cached briefly (a new one shows within a
-    minute); cite the version it names, not this URL."""
+    minute); cite the version it names, not this URL. Below it, `/releases/latest/<read>`
+    redirects to the same read of the newest release."""
     release = service.latest_release(session)
     if release is None:
         raise NotFound("no release yet; an admin makes one with POST /releases")
     return RedirectResponse(
         public_link(request, f"/releases/{release.version}"),
         status_code=307,
-        headers={"Cache-Control": f"public, max-age={LATEST_MAX_AGE}"},
+        headers={"Cache-Control": f"public, max-age={service.LATEST_MAX_AGE}"},
     )
 
 

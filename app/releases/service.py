@@ -19,6 +19,8 @@ from app.settings import Settings
 # `2026.1`, `25.1.2`: dot-separated numbers without leading zeros, compared as numbers.
 VERSION_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8})){1,3}$"
 MAX_CHANGES_LISTED = 1000
+# How long `/releases/latest` may be cached: a new release should show within a minute.
+LATEST_MAX_AGE = 60
 
 
 def version_key(version: str) -> tuple[int, ...]:

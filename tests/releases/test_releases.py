@@ -338,3 +338,18 @@ def test_the_release_package_validates_and_keeps_its_bytes_after_a_write(
         archive.extractall(folder)
     report = frictionless.validate(folder / "datapackage.json")
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+
+
+def test_latest_below_redirects_to_the_newest_release(client: TestClient, admin: str) -> None:
+    assert client.get("/releases/latest/stats", follow_redirects=False).status_code == 404
+    release(client, admin, "2026.1")
+    release(client, admin, "2026.2")
+    moved = client.get(
+        "/releases/latest/countries/RS/positions?as_of=2023-03-02", follow_redirects=False
+    )
+    assert moved.status_code == 307
+    assert moved.headers["Location"] == "/releases/2026.2/countries/RS/positions?as_of=2023-03-02"
+    assert moved.headers["Cache-Control"] == "public, max-age=60"
+    assert (
+        client.get("/releases/latest/stats").json() == client.get("/releases/2026.2/stats").json()
+    )
