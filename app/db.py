@@ -78,7 +78,7 @@ TCP_KEEPALIVES: dict[str, int] = {
 }
 
 
-def make_engine(settings: Settings, *, batch: bool = False) -> Engine:
+def make_engine(settings: Settings, *, batch: bool = False, small_pool: bool = False) -> Engine:
     """An engine for `settings.database_url`.
 
     `batch=True` is for the seed loader and migrations: one long statement (a COPY of a
@@ -106,6 +106,10 @@ def make_engine(settings: Settings, *, batch: bool = False) -> Engine:
             )
     if url.get_dialect().get_pool_class(url) is QueuePool:  # type: ignore[attr-defined]  # a classmethod of DefaultDialect
         kwargs["poolclass"] = CountingQueuePool
+        if small_pool:
+            # A release's frozen reads (app.releases.dispatch): a few engines may be open
+            # at once besides the main one, so each keeps few connections.
+            kwargs |= {"pool_size": 2, "max_overflow": 3}
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)

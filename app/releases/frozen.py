@@ -47,7 +47,7 @@ def _create_views(dbapi_connection: Any, revision: int, *, postgres: bool) -> No
 
 def frozen_engine(settings: Settings, revision: int, *, batch: bool = False) -> Engine:
     """An engine on `settings.database_url` whose connections read `revision`."""
-    engine = make_engine(settings, batch=batch)
+    engine = make_engine(settings, batch=batch, small_pool=True)
     postgres = engine.dialect.name == "postgresql"
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
