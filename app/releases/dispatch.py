@@ -38,7 +38,8 @@ from app.observability.request_ids import RECORD_STATE, record_of
 from app.problems import MOUNTED_AT, install_problem_handlers, problem_response, render_error
 from app.releases.frozen import frozen_engine
 from app.releases.models import Release
-from app.releases.service import LATEST_MAX_AGE, VERSION_PATTERN, latest_release
+from app.releases.schemas import VERSION_PATTERN
+from app.releases.service import LATEST_MAX_AGE, latest_release
 from app.revisions.trackers import FixedRevision
 from app.settings import Settings
 from app.sources import router as sources

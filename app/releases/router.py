@@ -24,6 +24,7 @@ from app.releases.citation import citation
 from app.releases.dispatch import IMMUTABLE, release_etag
 from app.releases.models import Release
 from app.releases.schemas import (
+    VERSION_PATTERN,
     Citation,
     ReleaseChange,
     ReleaseChanges,
@@ -41,12 +42,17 @@ ZIP_IN_MEMORY = 16 * 1024 * 1024
 VersionPath = Annotated[
     str,
     Path(
-        pattern=service.VERSION_PATTERN,
+        pattern=VERSION_PATTERN,
         max_length=20,
         description="A release version.",
         examples=["2026.1"],
     ),
 ]
+
+
+def _release_etag(release: Release) -> str:
+    """A release never changes: its description's tag follows its version and hash only."""
+    return f'"release-{release.version}-{release.sha256[:16]}"'
 
 
 def package_info(release: Release) -> package.PackageInfo:
@@ -125,6 +131,7 @@ def create_release(
         actor=key.name,
     )
     response.headers["Location"] = public_link(request, f"/releases/{release.version}")
+    response.headers["ETag"] = _release_etag(release)
     return release_read(request, session, release)
 
 
@@ -158,10 +165,14 @@ def get_latest_release(request: Request, session: SessionDep) -> RedirectRespons
     summary="Get a release",
     responses={404: {"model": Problem, "description": "No such release."}},
 )
-def get_release(version: VersionPath, request: Request, session: SessionDep) -> ReleaseRead:
+def get_release(
+    version: VersionPath, request: Request, response: Response, session: SessionDep
+) -> ReleaseRead:
     """A release: what it froze (revision, hash, counts), what changed since the previous
     one, how to cite it, and where its data is."""
-    return release_read(request, session, service.get_release(session, version=version))
+    release = service.get_release(session, version=version)
+    response.headers["ETag"] = _release_etag(release)
+    return release_read(request, session, release)
 
 
 async def _frozen(request: Request, version: str) -> tuple[Release, sessionmaker[Session]]:
@@ -185,7 +196,9 @@ def _immutable(request: Request, release: Release) -> dict[str, str]:
     responses={
         200: {
             "description": "A Frictionless Data Package (v2) descriptor.",
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {
+                "application/json": {"schema": {"type": "object", "additionalProperties": True}}
+            },
         },
         404: {"model": Problem, "description": "No such release."},
     },

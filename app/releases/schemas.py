@@ -8,7 +8,9 @@ from pydantic import Field, StringConstraints
 from app.schemas import NO_NUL, AppInput, AppModel, Page
 from app.vocabulary import ChangeAction
 
-Version = Annotated[str, StringConstraints(max_length=20)]
+# `2026.1`, `25.1.2`: dot-separated numbers without leading zeros, compared as numbers.
+VERSION_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8})){1,3}$"
+Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN, max_length=20)]
 
 
 class ReleaseCreate(AppInput):

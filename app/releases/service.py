@@ -13,11 +13,10 @@ from app.changes.models import Change
 from app.errors import Conflict, InvalidInput, NotFound
 from app.releases.frozen import content_digest, frozen_engine
 from app.releases.models import Release
+from app.releases.schemas import VERSION_PATTERN
 from app.revisions.models import DatasetRevision, bump_revision
 from app.settings import Settings
 
-# `2026.1`, `25.1.2`: dot-separated numbers without leading zeros, compared as numbers.
-VERSION_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8})){1,3}$"
 MAX_CHANGES_LISTED = 1000
 # How long `/releases/latest` may be cached: a new release should show within a minute.
 LATEST_MAX_AGE = 60
