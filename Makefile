@@ -11,7 +11,7 @@ PYPROJECT_SUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
 RUNTIME_STAMP := $(VENV)/.runtime-$(PYPROJECT_SUM)
 DEV_STAMP := $(VENV)/.dev-$(PYPROJECT_SUM)
 
-.PHONY: install install-dev npm-tools run test check pytest format openapi fuzz bench bench-scale clean
+.PHONY: install install-dev npm-tools run test check pytest format openapi fuzz bench bench-scale bench-releases clean
 
 # Before a virtualenv is made from $(PYTHON): one line, not a traceback, if it is too old.
 ifeq ($(wildcard $(RUNTIME_STAMP)),)
@@ -67,6 +67,9 @@ bench: install-dev ## throughput, latency, cache misses, a 200-client burst, uvi
 
 bench-scale: install-dev ## bulk load and cold reads at 1k/100k/1M assessments on both backends
 	$(BIN)/python -m bench.scale $(ARGS)
+
+bench-releases: install-dev ## release create, history growth and frozen cold reads at 1M assessments on both backends (~15 min)
+	$(BIN)/python -m bench.releases $(ARGS)
 
 format: install-dev ## apply ruff formatting and fixes, regenerate the README's CLI block
 	$(BIN)/ruff format .

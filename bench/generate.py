@@ -119,6 +119,24 @@ def _write_sources(path: Path, ids: Sequence[str]) -> None:
             )
 
 
+def _write_groups(folder: Path, countries: Sequence[Country], ids: Sequence[str]) -> None:
+    """One synthetic group (the seed loader requires both group files), every 10th country
+    a member since FIRST_DATE."""
+    (folder / "groups.yaml").write_text(
+        "# Synthetic group.\n"
+        "- key: synthetic\n"
+        "  name: Synthetic group\n"
+        "  description: Every tenth synthetic country; generated for benchmarks.\n"
+        f"  source: {ids[0]}\n",
+        encoding="utf-8",
+    )
+    with (folder / "group_memberships.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["group", "country_code", "joined", "left", "source_id", "note"])
+        for c in countries[::10]:
+            writer.writerow(["synthetic", c.code, FIRST_DATE.isoformat(), "", ids[0], ""])
+
+
 def assessment_rows(
     countries: Sequence[Country], sources: Sequence[str], total: int, seed: int
 ) -> Iterator[list[str]]:
@@ -184,7 +202,8 @@ def generate(
     seed: int,
     export_country_rows: int = 0,
 ) -> Path:
-    """Write countries.csv, categories.yaml, sources.yaml and assessments.csv into `out`.
+    """Write countries.csv, categories.yaml, sources.yaml, groups.yaml,
+    group_memberships.csv and assessments.csv into `out`.
 
     `export_country_rows` of the `assessments` go to the first country alone (one big
     export, for bench.scale's export figures); the rest are spread as usual."""
@@ -196,6 +215,7 @@ def generate(
     _write_countries(out / "countries.csv", chosen)
     (out / "categories.yaml").write_text(CATEGORIES_YAML, encoding="utf-8")
     _write_sources(out / "sources.yaml", ids)
+    _write_groups(out, chosen, ids)
     with (out / "assessments.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(ASSESSMENT_COLUMNS)

@@ -183,7 +183,13 @@ def header_only_copy(folder: Path, target: Path) -> Path:
     """The catalogue without its assessments: what the app's loader can take at any size."""
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for name in ("countries.csv", "categories.yaml", "sources.yaml"):
+    for name in (
+        "countries.csv",
+        "categories.yaml",
+        "sources.yaml",
+        "groups.yaml",
+        "group_memberships.csv",
+    ):
         shutil.copy(folder / name, target / name)
     with (folder / "assessments.csv").open(encoding="utf-8") as handle:
         (target / "assessments.csv").write_text(handle.readline(), encoding="utf-8")
