@@ -201,6 +201,9 @@ def test_chart_grid_works_with_the_keyboard_alone(
         page.keyboard.press("Escape")
         expect(provenance).to_be_hidden()
         expect(lethal_aid).to_be_focused()
+        # The dialog's `close` event (which takes the cell out of the URL) is a queued task:
+        # wait for it rather than read the URL at once (regression: a CI run read it early).
+        page.wait_for_function("() => location.search === ''")
         assert _query(page.url) == {}
 
         # Leaving and re-entering the grid comes back to the same cell.
