@@ -52,6 +52,7 @@ MODEL_MODULES = (
     "app.sources.models",
     "app.assessments.models",
     "app.groups.models",
+    "app.statements.models",
     "app.api_keys.models",
     "app.changes.models",
     "app.revisions.models",

@@ -71,3 +71,39 @@ class ChangeAction(StrEnum):
     create = "create"
     update = "update"
     retract = "retract"
+
+
+class DateQualifier(StrEnum):
+    """How a date is known: `exact`, or `on_or_after` when only a lower bound is (a report
+    that carries no date but cites one published on that day)."""
+
+    exact = "exact"
+    on_or_after = "on_or_after"
+
+
+class ClaimKind(StrEnum):
+    """What a claim says: `lumped` names countries with no column (a coarser relay: it can
+    never become a value); `cell` repeats one category's value for its countries, as one
+    relay reports it."""
+
+    lumped = "lumped"
+    cell = "cell"
+
+
+class ClaimRank(StrEnum):
+    """How far a claim is trusted, as Wikidata ranks statements: `normal`, or `deprecated`
+    for a relay known to misreport (kept, with the reason, and never counted)."""
+
+    normal = "normal"
+    deprecated = "deprecated"
+
+
+class Coverage(StrEnum):
+    """Whether a value is known, and if not, whether the government is known to be among
+    those a source assessed (a row of the chart): `reported`, `covered_not_reported` (a
+    row we know of whose value no report gives), `not_known_covered` (no source we hold is
+    known to have assessed it)."""
+
+    reported = "reported"
+    covered_not_reported = "covered_not_reported"
+    not_known_covered = "not_known_covered"

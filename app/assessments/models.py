@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, RevisionStamped, UTCDateTime, str_enum
@@ -14,7 +14,9 @@ class Assessment(RevisionStamped, Base):
     """One source's value for a country in a category, as of a date.
 
     `source_id` is what asserts the value (e.g. the leaked chart); `reported_via_id` is the
-    report through which we know it (e.g. the news article relaying the chart).
+    report through which we know it (e.g. Delo relaying the chart), and `relayed_through`
+    the hops between the two, nearest the source first (e.g. Newsweek): the relay chain is
+    source, *relayed_through, reported_via.
     """
 
     __tablename__ = "assessments"
@@ -32,10 +34,14 @@ class Assessment(RevisionStamped, Base):
     )
     source_id: Mapped[str] = mapped_column(String(100), ForeignKey("sources.id"))
     reported_via_id: Mapped[str | None] = mapped_column(String(100), ForeignKey("sources.id"))
+    relayed_through: Mapped[list[str] | None] = mapped_column(JSON)
     as_of: Mapped[date]
     value: Mapped[AssessedValue] = mapped_column(str_enum(AssessedValue, "assessed_value"))
     evidence: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    # ISO 639-1 code of the report the evidence is drawn from; other than `en`, the English
+    # wording is ours.
+    evidence_language: Mapped[str | None] = mapped_column(String(2))
     # A retraction keeps the row (and its history) but takes it out of every position.
     retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retraction_note: Mapped[str | None] = mapped_column(Text)

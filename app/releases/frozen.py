@@ -67,14 +67,27 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+# Columns added after the first release format: hashed only when set, as one trailing
+# {name: value} object, so a release made before they existed recomputes to its hash.
+LATER_COLUMNS = {
+    "sources": ("published_on_qualifier", "language", "relays"),
+    "assessments": ("relayed_through", "evidence_language"),
+}
+
+
 def _rows(connection: Connection, table: str) -> Iterator[list[Any]]:
-    """A frozen table's rows, columns in order, by primary key, as canonical JSON values."""
+    """A frozen table's rows, columns in order, by primary key, as canonical JSON values
+    (later columns, when set, as one trailing object: see LATER_COLUMNS)."""
     live = Base.metadata.tables[table]
-    columns = [live.c[name] for name in content_columns(table)]
-    query = select(*columns).order_by(*live.primary_key.columns)
+    later = LATER_COLUMNS.get(table, ())
+    names = [name for name in content_columns(table) if name not in later]
+    query = select(*(live.c[name] for name in (*names, *later))).order_by(*live.primary_key.columns)
     result = connection.execution_options(stream_results=True, yield_per=5000).execute(query)
     for row in result:
-        yield [_canonical(v) for v in row]
+        values = [_canonical(v) for v in row]
+        base, extra = values[: len(names)], values[len(names) :]
+        added = {name: value for name, value in zip(later, extra, strict=True) if value is not None}
+        yield [*base, added] if added else base
 
 
 def content_digest(connection: Connection) -> tuple[str, dict[str, int]]:
@@ -82,7 +95,7 @@ def content_digest(connection: Connection) -> tuple[str, dict[str, int]]:
 
     Canonical content: per versioned table in VERSIONED_TABLES order, a line with its name,
     then one JSON array per row (columns in table order, rows by primary key, dates in ISO
-    8601, JSON keys sorted).
+    8601, JSON keys sorted; LATER_COLUMNS as a trailing object, only when set).
     """
     digest = hashlib.sha256()
     counts: dict[str, int] = {}

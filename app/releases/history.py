@@ -34,6 +34,7 @@ from app.countries import models as _countries  # noqa: F401
 from app.db import STAMP_COLUMN, Base
 from app.groups import models as _groups  # noqa: F401
 from app.sources import models as _sources  # noqa: F401
+from app.statements import models as _statements  # noqa: F401
 
 # In dependency order (a release's canonical content hashes them in this order).
 VERSIONED_TABLES = (
@@ -43,6 +44,8 @@ VERSIONED_TABLES = (
     "assessments",
     "groups",
     "group_memberships",
+    "claims",
+    "denials",
 )
 VALID_TO = "valid_to_revision"
 

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, RevisionStamped, UTCDateTime, str_enum
-from app.vocabulary import SourceKind, VerificationStatus
+from app.vocabulary import DateQualifier, SourceKind, VerificationStatus
 
 
 class Source(RevisionStamped, Base):
@@ -21,6 +21,10 @@ class Source(RevisionStamped, Base):
     publisher: Mapped[str | None] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(String(2000))
     published_on: Mapped[date | None]
+    # `on_or_after`: `published_on` is only a lower bound (the page carries no date).
+    published_on_qualifier: Mapped[DateQualifier | None] = mapped_column(
+        str_enum(DateQualifier, "date_qualifier")
+    )
     document_date: Mapped[date | None]
     classification: Mapped[str | None] = mapped_column(String(200))
     verification_status: Mapped[VerificationStatus] = mapped_column(
@@ -29,6 +33,10 @@ class Source(RevisionStamped, Base):
     verification_note: Mapped[str | None] = mapped_column(Text)
     # Which governments the source assessed, as far as known: {count, known, complete_list_public}.
     coverage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # ISO 639-1 code of the language it is written in.
+    language: Mapped[str | None] = mapped_column(String(2))
+    # Ids of the sources it carried values from (its upstream hops), e.g. Delo -> Newsweek.
+    relays: Mapped[list[str] | None] = mapped_column(JSON)
     # A retraction keeps the row (and its history) but takes its assessments out of every
     # position.
     retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
