@@ -6,7 +6,8 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import pycountry
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 
@@ -37,9 +38,28 @@ Publisher = Annotated[str, StringConstraints(min_length=1, max_length=300, patte
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)]
 
 
+def _iso_639_1(value: str) -> str:
+    if pycountry.languages.get(alpha_2=value) is None:
+        raise PydanticCustomError(
+            "language_code", "{code!r} is no ISO 639-1 language code", {"code": value}
+        )
+    return value
+
+
+# A language, as ISO 639-1 writes it: two lower-case letters that name one (`en`, `sl`, `ru`).
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$"), AfterValidator(_iso_639_1)]
+# The hops of a relay chain: source ids, at most a handful.
+SourceIds = Annotated[list[SourceId], Field(max_length=20)]
+
+
 def blank_to_none(value: object) -> object:
     """Empty text means "not given" (a blank CSV cell, an empty form field)."""
     return None if isinstance(value, str) and not value.strip() else value
+
+
+def space_separated(value: object) -> object:
+    """A list written in one CSV cell: items separated by spaces (`a b`)."""
+    return value.split() if isinstance(value, str) else value
 
 
 def iso_date_text(value: object) -> object:

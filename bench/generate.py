@@ -158,8 +158,10 @@ def assessment_rows(
             value,
             source,
             reported_via if reported_via != source else "",
+            "",
             as_of.isoformat(),
             f"Synthetic evidence #{i}: {source} reads {value} for {country.code} {category}.",
+            "",
             "",
         ]
 
@@ -187,8 +189,10 @@ def concentrated_rows(
             value,
             source,
             "",
+            "",
             (CONCENTRATED_FIRST_DATE + timedelta(days=step)).isoformat(),
             f"Synthetic evidence #c{i}: {source} reads {value} for {country.code} {category}.",
+            "",
             "",
         ]
 

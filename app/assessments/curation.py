@@ -30,15 +30,22 @@ def get_assessment(session: Session, *, assessment_id: int) -> Assessment:
     return assessment
 
 
+def _relays_of(session: Session, source_id: str) -> list[str] | None:
+    source = session.get(Source, source_id)
+    return None if source is None else list(source.relays or ())
+
+
 def _check(session: Session, data: AssessmentCreate, *, exclude_id: int | None = None) -> None:
     """The same reference checks as the seed loader, then that no cited source is
     retracted, then uniqueness of the natural key."""
     problems = reference_problems(
         data,
         country_exists=lambda code: session.get(Country, code) is not None,
-        source_exists=lambda source_id: session.get(Source, source_id) is not None,
+        relays_of=lambda source_id: _relays_of(session, source_id),
     )
-    for field, ref in (("source", data.source), ("reported_via", data.reported_via)):
+    cited = [("source", data.source), ("reported_via", data.reported_via)]
+    cited += [("relayed_through", hop) for hop in data.relayed_through or ()]
+    for field, ref in cited:
         source = session.get(Source, ref) if ref is not None else None
         if source is not None and source.retracted_at is not None:
             problems.append((field, f"source {ref!r} is retracted"))
@@ -94,8 +101,10 @@ def _as_create(assessment: Assessment) -> dict[str, object]:
         "value": assessment.value,
         "source": assessment.source_id,
         "reported_via": assessment.reported_via_id,
+        "relayed_through": assessment.relayed_through,
         "as_of": assessment.as_of.isoformat(),
         "evidence": assessment.evidence,
+        "evidence_language": assessment.evidence_language,
         "note": assessment.note,
     }
 
@@ -108,7 +117,10 @@ def assessment_columns(data: AssessmentCreate) -> dict[str, object]:
         "as_of": data.as_of,
         "value": data.value,
         "reported_via_id": data.reported_via,
+        # An empty chain is stored as none: the digest of a release skips a null.
+        "relayed_through": data.relayed_through or None,
         "evidence": data.evidence,
+        "evidence_language": data.evidence_language,
         "note": data.note,
     }
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from app.db import Base, RevisionStamped, UTCDateTime, str_enum
 from app.sources.models import Source
-from app.vocabulary import AssessedValue, CategoryKey
+from app.vocabulary import AssessedValue, CategoryKey, DateQualifier
 
 
 class Assessment(RevisionStamped, Base):
@@ -34,7 +34,7 @@ class Assessment(RevisionStamped, Base):
     )
     source_id: Mapped[str] = mapped_column(String(100), ForeignKey("sources.id"))
     reported_via_id: Mapped[str | None] = mapped_column(String(100), ForeignKey("sources.id"))
-    relayed_through: Mapped[list[str] | None] = mapped_column(JSON)
+    relayed_through: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     as_of: Mapped[date]
     value: Mapped[AssessedValue] = mapped_column(str_enum(AssessedValue, "assessed_value"))
     evidence: Mapped[str] = mapped_column(Text)
@@ -60,3 +60,37 @@ class Assessment(RevisionStamped, Base):
     def source_retracted_at(self) -> datetime | None:
         """When the source was retracted (then this assessment counts for no position)."""
         return self.source.retracted_at
+
+    @property
+    def relay_chain(self) -> list[RelayHopView]:
+        """The chain by which the value is known, in order: the source, the hops it was
+        relayed through, and the report we read (sources looked up in this session)."""
+        session = object_session(self)
+        ids = [*(self.relayed_through or ()), *filter(None, [self.reported_via_id])]
+        hops = [self.source]
+        for hop_id in ids:
+            hop = session.get(Source, hop_id) if session is not None else None
+            if hop is not None:
+                hops.append(hop)
+        return [RelayHopView(hop) for hop in hops]
+
+    @property
+    def evidence_translated(self) -> bool:
+        """Whether the evidence is our English rendering of a report in another language."""
+        return self.evidence_language is not None and self.evidence_language != "en"
+
+
+class RelayHopView:
+    """A source seen as a hop of a relay chain: a document's own date when it has no
+    publication date (the chart)."""
+
+    def __init__(self, source: Source) -> None:
+        self.id = source.id
+        self.title = source.title
+        self.kind = source.kind
+        self.publisher = source.publisher
+        self.url = source.url
+        self.language = source.language
+        self.published_on = source.published_on or source.document_date
+        self.published_on_qualifier = source.published_on_qualifier or DateQualifier.exact
+        self.verification_status = source.verification_status

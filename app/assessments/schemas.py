@@ -3,20 +3,31 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from app.countries.schemas import CountryRead
 from app.schemas import (
     AppInput,
     AppModel,
+    LanguageCode,
     LongText,
     Page,
     SourceId,
+    SourceIds,
     iso_date_text,
     not_after_today,
 )
-from app.vocabulary import AssessedValue, CategoryKey, PositionValue, SourceKind, VerificationStatus
+from app.sources.schemas import RelayHop
+from app.statements.schemas import ClaimRead, DenialRead
+from app.vocabulary import (
+    AssessedValue,
+    CategoryKey,
+    Coverage,
+    PositionValue,
+    SourceKind,
+    VerificationStatus,
+)
 
 
 def _not_unknown(value: object) -> object:
@@ -48,8 +59,23 @@ class AssessmentCreate(AppInput):
         description="Id of the report through which the value is known, if not first-hand.",
         examples=["insight-news-how-serbia-let-putin-down"],
     )
+    relayed_through: SourceIds | None = Field(
+        default=None,
+        description="Ids of the reports between the source and `reported_via`, nearest the "
+        'source first (the chart -> Newsweek -> Delo: `["newsweek-..."]`). A hop that '
+        "names its own upstream hops (`relays`) must follow one of them: a skipped hop is "
+        "refused.",
+    )
     as_of: date = Field(description="Date the value is asserted to hold.", examples=["2023-03-02"])
-    evidence: LongText = Field(description="Short paraphrase of what supports the value.")
+    evidence: LongText = Field(
+        description="Short paraphrase of what supports the value, in our own English words."
+    )
+    evidence_language: LanguageCode | None = Field(
+        default=None,
+        description="ISO 639-1 code of the report the evidence is drawn from; other than "
+        "`en`, the English wording is ours.",
+        examples=["sl"],
+    )
     note: LongText | None = Field(default=None, description="Caveats or context.")
 
     _date = field_validator("as_of", mode="before")(iso_date_text)
@@ -68,6 +94,12 @@ class AssessmentUpdate(AppInput):
     # SkipJsonSchema[None]: omitting keeps the value; these cannot be cleared with null.
     value: AssessedValue | SkipJsonSchema[None] = Field(default=None, description="New value.")
     reported_via: SourceId | None = Field(default=None, description="New relaying report, or null.")
+    relayed_through: SourceIds | None = Field(
+        default=None, description="New hops between the source and `reported_via`, or null."
+    )
+    evidence_language: LanguageCode | None = Field(
+        default=None, description="New language of the evidence's report, or null."
+    )
     as_of: date | SkipJsonSchema[None] = Field(default=None, description="New as-of date.")
     evidence: LongText | SkipJsonSchema[None] = Field(
         default=None, description="New evidence text."
@@ -95,8 +127,29 @@ class AssessmentRead(AppModel):
         description="The report through which the value is known, if not first-hand.",
         examples=["insight-news-how-serbia-let-putin-down"],
     )
+    relayed_through: Annotated[list[str], BeforeValidator(lambda v: v or [])] = Field(
+        default_factory=list,
+        description="Ids of the reports between the source and `reported_via`, nearest the "
+        "source first.",
+    )
+    relay_chain: list[RelayHop] = Field(
+        default_factory=list,
+        description="The whole chain by which the value is known, in order: the source (the "
+        "chart), each report that carried it on, and the one we read (`reported_via`), each "
+        "with its publisher, address, language and date.",
+    )
     as_of: date = Field(description="Date the value is asserted to hold.", examples=["2023-03-02"])
     evidence: str = Field(description="Short paraphrase of what supports the value.")
+    evidence_language: str | None = Field(
+        default=None,
+        description="ISO 639-1 code of the report the evidence is drawn from, where recorded.",
+        examples=["sl"],
+    )
+    evidence_translated: bool = Field(
+        default=False,
+        description="True when that report is not in English: the English wording of "
+        "`evidence` is ours, not the report's.",
+    )
     note: str | None = Field(description="Caveats, ambiguities, or context.")
     retracted_at: datetime | None = Field(
         default=None,
@@ -152,6 +205,22 @@ class PositionRead(AppModel):
     assessments: list[AssessmentRead] = Field(
         description="The latest assessment of each source, newest first; empty when `unknown`."
     )
+    coverage: Coverage = Field(
+        description="`reported` (a value is known); `covered_not_reported` (the government is "
+        "a row a source is known to have assessed, the chart's 19 known rows, but no report "
+        "we hold gives this value); `not_known_covered` (no source we hold is known to have "
+        "assessed it). Tells the two kinds of `unknown` apart; neither is `no`."
+    )
+    claims: list[ClaimRead] = Field(
+        description="What relays say the source holds for this cell, oldest first: "
+        "corroborations (rank `normal`) and known misreports (rank `deprecated`, with the "
+        "reason). Never counted: they neither change the value nor make it disputed."
+    )
+    denials: list[DenialRead] = Field(
+        description="Dated statements that contradict this value (by the assessed government "
+        "or a third party), oldest first, as of `as_of`. They stand beside the value, which "
+        "stays as the source assessed it, and are not `disputed`."
+    )
 
 
 class CountryPositions(AppModel):
@@ -161,6 +230,14 @@ class CountryPositions(AppModel):
     as_of: date | None = Field(description="The as-of date requested; null means latest.")
     source: str | None = Field(description="The source the view is restricted to, if any.")
     positions: list[PositionRead] = Field(description="One entry per category, in category order.")
+    coverage: Coverage = Field(
+        description="`reported` when any category has a value; else `covered_not_reported` "
+        "(a row a source is known to have assessed) or `not_known_covered`."
+    )
+    claims: list[ClaimRead] = Field(
+        description="Claims about the country that name no column (the Russian relays' "
+        "lumped ten, Greece among them), oldest first: never a value, never a dispute."
+    )
 
 
 class CountryPositionsPage(Page[CountryPositions]):

@@ -42,9 +42,12 @@ from app.groups.models import GroupMembership
 from app.revisions.models import current_revision
 from app.sources import service as sources_service
 from app.sources.models import Source
-from app.vocabulary import PositionValue, VerificationStatus
+from app.statements.schemas import ClaimRead, DenialRead
+from app.statements.service import CountryStatements, statement_dates, statements_for
+from app.vocabulary import Coverage, PositionValue, VerificationStatus
 
 _POSITIONS_JSON = TypeAdapter(list[PositionRead])
+_CLAIMS_JSON = TypeAdapter(list[ClaimRead])
 # Canonical date of an `as_of` before a country's first assessment: nothing counts yet.
 BEFORE_ANY = date.min
 
@@ -77,13 +80,31 @@ class Rendered:
     disputed: tuple[bool, ...]
     sources: tuple[tuple[tuple[str, VerificationStatus], ...], ...]
     json: bytes
+    # The country's coverage, and its lumped claims as JSON (`CountryPositions.claims`).
+    coverage: Coverage = Coverage.not_known_covered
+    claims_json: bytes = b"[]"
 
     @property
     def size(self) -> int:
-        return len(self.json) + 200
+        return len(self.json) + len(self.claims_json) + 200
 
 
-def render(positions: Sequence[Position]) -> Rendered:
+def coverage_of(value: PositionValue, covered: bool) -> Coverage:
+    """A cell's coverage: reported, or else whether a source is known to have assessed it."""
+    if value is not PositionValue.unknown:
+        return Coverage.reported
+    return Coverage.covered_not_reported if covered else Coverage.not_known_covered
+
+
+def render(
+    positions: Sequence[Position],
+    statements: CountryStatements | None = None,
+    *,
+    covered: bool = False,
+) -> Rendered:
+    """A country's positions as served: each cell with its coverage, the claims relayed
+    about it and the denials beside it; the country's lumped claims apart."""
+    statements = statements or CountryStatements()
     reads = [
         PositionRead(
             category=p.category,
@@ -93,17 +114,26 @@ def render(positions: Sequence[Position]) -> Rendered:
             source_ids=p.source_ids,
             sources=[PositionSource.model_validate(s) for s in p.sources],
             assessments=[AssessmentRead.model_validate(a) for a in p.assessments],
+            coverage=coverage_of(p.value, covered),
+            claims=[ClaimRead.model_validate(c) for c in statements.cells.get(p.category, ())],
+            denials=[DenialRead.model_validate(d) for d in statements.denials.get(p.category, ())],
         )
         for p in positions
     ]
+    values = tuple(p.value for p in positions)
+    reported = any(v is not PositionValue.unknown for v in values)
     return Rendered(
-        values=tuple(p.value for p in positions),
+        values=values,
         disputed=tuple(p.disputed for p in positions),
         sources=tuple(
             tuple((source.id, source.verification_status) for source in p.sources)
             for p in positions
         ),
         json=_POSITIONS_JSON.dump_json(reads),
+        coverage=Coverage.reported if reported else coverage_of(PositionValue.unknown, covered),
+        claims_json=_CLAIMS_JSON.dump_json(
+            [ClaimRead.model_validate(c) for c in statements.lumped]
+        ),
     )
 
 
@@ -122,6 +152,10 @@ def country_positions_json(
             source,
             b',"positions":',
             rendered.json,
+            b',"coverage":"',
+            rendered.coverage.value.encode(),
+            b'","claims":',
+            rendered.claims_json,
             b"}",
         )
     )
@@ -151,6 +185,8 @@ class RevisionView:
         self.source_ids: frozenset[str] | None = None
         self.groups: dict[str, Spans] | None = None
         self.dates: dict[str, list[date]] = {}
+        # Which (unretracted) sources are known to have assessed each country (coverage).
+        self.covered_by: dict[str, frozenset[str]] = {}
         self._positions: OrderedDict[Key, Rendered] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -178,6 +214,11 @@ class RevisionView:
             self.groups[group], groups_service.membership_date(as_of)
         )
         return [e for e in entries if e.code in members]
+
+    def covers(self, code: str, source: str | None) -> bool:
+        """Whether a source (any, or `source`) is known to have assessed the country."""
+        by = self.covered_by.get(code, frozenset())
+        return bool(by) if source is None else source in by
 
     def canonical(self, code: str, as_of: date | None) -> date | None:
         """The canonical date of `as_of` for `code`, or None if its dates are not loaded."""
@@ -223,6 +264,13 @@ class RevisionView:
             for c in countries_service.all_countries(session)
         )
         self.source_ids = frozenset(session.scalars(select(Source.id)))
+        covering: dict[str, set[str]] = {}
+        for source_id, coverage in session.execute(
+            select(Source.id, Source.coverage).where(Source.retracted_at.is_(None))
+        ):
+            for code in (coverage or {}).get("known", ()):
+                covering.setdefault(code, set()).add(source_id)
+        self.covered_by = {code: frozenset(ids) for code, ids in covering.items()}
         groups: dict[str, list[tuple[str, date, date | None]]] = {
             group.key: [] for group in groups_service.list_groups(session)
         }
@@ -250,8 +298,11 @@ class RevisionView:
         )
         for code, as_of in session.execute(query):
             found[code].append(as_of)
+        # Claims and denials follow `as_of` too: their dates change a country's document.
+        for code, stated in statement_dates(session, missing).items():
+            found[code].extend(stated)
         for code, dates in found.items():
-            self.dates[code] = sorted(dates)
+            self.dates[code] = sorted(set(dates))
 
     def derive(
         self,
@@ -272,8 +323,9 @@ class RevisionView:
                 out[code] = rendered
         if todo:
             derived = positions_for(session, country_codes=todo, as_of=as_of, source_id=source)
+            said = statements_for(session, country_codes=todo, as_of=as_of, source_id=source)
             for code in todo:
-                rendered = render(derived[code])
+                rendered = render(derived[code], said[code], covered=self.covers(code, source))
                 canonical = self.canonical(code, as_of)
                 assert canonical is not None  # loaded above
                 self.store((code, canonical, source), rendered)

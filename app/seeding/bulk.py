@@ -19,6 +19,7 @@ so readers are never blocked. Any other role gets the triggers, and the same res
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Column,
     Date,
     Integer,
@@ -80,14 +82,16 @@ staging = Table(
     Column("category_key", String(32), nullable=False),
     Column("source_id", String(100), nullable=False),
     Column("reported_via_id", String(100)),
+    Column("relayed_through", JSON(none_as_null=True)),
     Column("as_of", Date, nullable=False),
     Column("value", String(32), nullable=False),
     Column("evidence", Text, nullable=False),
+    Column("evidence_language", String(2)),
     Column("note", Text),
     prefixes=["TEMPORARY"],
 )
 _KEY = ("country_code", "category_key", "source_id", "as_of")
-_VALUES = ("value", "reported_via_id", "evidence", "note")
+_VALUES = ("value", "reported_via_id", "relayed_through", "evidence", "evidence_language", "note")
 _assessments: Table = Assessment.__table__  # type: ignore[assignment]  # a Table at runtime
 _changes: Table = Change.__table__  # type: ignore[assignment]  # a Table at runtime
 _REFERENCES: tuple[tuple[str, ColumnElement[Any]], ...] = (
@@ -131,9 +135,11 @@ def _staged_rows(folder: Path, seeds: SeedSet, errors: Collector) -> Iterator[di
                 "category_key": row.category.value,
                 "source_id": row.source,
                 "reported_via_id": row.reported_via,
+                "relayed_through": row.relayed_through or None,
                 "as_of": row.as_of,
                 "value": row.value.value,
                 "evidence": row.evidence,
+                "evidence_language": row.evidence_language,
                 "note": row.note,
             }
 
@@ -150,7 +156,7 @@ def _stage(session: Session, folder: Path, seeds: SeedSet, errors: Collector) ->
         with cursor.copy(f"COPY seed_assessments ({names}) FROM STDIN") as copy:
             for row in rows:
                 if not errors.errors:  # keep validating to report every error, stop writing
-                    copy.write_row(tuple(row.values()))
+                    copy.write_row(tuple(_copy_text(value) for value in row.values()))
     else:
         batch: list[dict[str, Any]] = []
         for row in rows:
@@ -162,6 +168,16 @@ def _stage(session: Session, folder: Path, seeds: SeedSet, errors: Collector) ->
                 batch.clear()
         if batch and not errors.errors:
             connection.execute(staging.insert(), batch)
+
+
+def _copy_text(value: Any) -> Any:
+    """COPY takes a JSON column's value as its text."""
+    return json.dumps(value) if isinstance(value, list) else value
+
+
+def _comparable(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """PostgreSQL's `json` has no equality: JSON columns are compared as their text."""
+    return cast(column, Text) if isinstance(column.type, JSON) else column
 
 
 def _index_staging(session: Session, label: str, errors: Collector) -> None:
@@ -266,7 +282,9 @@ def _row_triggers_off(session: Session, enabled: bool) -> Iterator[None]:
 def _merge(session: Session, report: SeedReport, label: str) -> None:
     a, s = _assessments, staging
     on_key = and_(*(a.c[name] == s.c[name] for name in _KEY))
-    differs = or_(*(a.c[name].is_distinct_from(s.c[name]) for name in _VALUES))
+    differs = or_(
+        *(_comparable(a.c[name]).is_distinct_from(_comparable(s.c[name])) for name in _VALUES)
+    )
     one = literal(1)
     total, existing, to_update = session.execute(
         select(

@@ -9,9 +9,9 @@ hook of its entry, not a branch in the code that walks the table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pycountry
 from pydantic import BaseModel
@@ -32,7 +32,9 @@ from app.seeding.rows import (
     SourceSeedRow,
 )
 from app.sources.models import Source
-from app.sources.validation import coverage_problems
+from app.sources.validation import coverage_problems, relay_problems
+from app.statements.models import Claim, Denial
+from app.statements.schemas import ClaimSeedRow, DenialSeedRow
 from app.vocabulary import CategoryKey
 
 # ISO 3166-1 reserves these alpha-2 codes for users (XK is the customary code for Kosovo).
@@ -46,12 +48,38 @@ USER_ASSIGNED = (
 Named = Mapping[str, set[str] | None]
 
 
+class Seen(Protocol):
+    """What the files read so far say, for the cross-checks of later kinds."""
+
+    @property
+    def named(self) -> Named: ...
+
+    # Each valid source's upstream hops (`relays`), by id.
+    @property
+    def relays(self) -> Mapping[str, Sequence[str]]: ...
+
+
+def relays_of(seen: Seen) -> Callable[[str], Sequence[str] | None]:
+    """A source's hops as the files say (None: sources.yaml does not name it). A source
+    that sources.yaml names but could not validate has none, and is not blamed again."""
+    sources = seen.named["sources"]
+
+    def hops(source_id: str) -> Sequence[str] | None:
+        if sources is not None and source_id not in sources:
+            return None
+        return seen.relays.get(source_id, ())
+
+    return hops
+
+
 @dataclass(frozen=True)
 class RowError:
-    """Why a validated row cannot become a record: the field to blame, and what is wrong."""
+    """Why a validated row cannot become a record: the field to blame, and what is wrong
+    (and for a whole-file check, the line of the record to blame)."""
 
     field: str | None
     message: str
+    line: int | None = None
 
 
 # Turns a validated row into the record to load (or refuses it); a fresh one per read, so
@@ -83,10 +111,10 @@ class SeedKind:
     # The error for a row whose key an earlier line had; None: the kind does not check.
     duplicate: Callable[[Any, int], RowError] | None = None
     # (field, message) for each reference to what earlier files do not name.
-    references: Callable[[Any, Named], list[tuple[str, str]]] | None = None
+    references: Callable[[Any, Seen], list[tuple[str, str]]] | None = None
     resolver: Callable[[], Resolver] | None = None
-    # A check of the whole file's records, made only when every row was valid.
-    whole_file: Callable[[list[Any]], RowError | None] | None = None
+    # A check of the whole file's (line, record)s, made only when every row was valid.
+    whole_file: Callable[[list[tuple[int, Any]]], RowError | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,8 +166,8 @@ def _country_resolver() -> Resolver:
     return resolve
 
 
-def _categories_in_chart_order(categories: list[CategorySeedRow]) -> RowError | None:
-    if [c.key for c in categories] == list(CategoryKey):
+def _categories_in_chart_order(categories: list[tuple[int, CategorySeedRow]]) -> RowError | None:
+    if [c.key for _, c in categories] == list(CategoryKey):
         return None
     expected = ", ".join(k.value for k in CategoryKey)
     return RowError("key", f"categories must be exactly, in order: {expected}")
@@ -183,13 +211,34 @@ CATEGORIES = SeedKind(
 )
 
 
-def _source_references(row: SourceSeedRow, named: Named) -> list[tuple[str, str]]:
-    """The API's check of `coverage.known`, against what countries.csv names."""
-    countries = named[COUNTRIES.name]
-    problems = coverage_problems(
-        row, country_exists=lambda code: countries is None or code in countries
-    )
-    return [(field, f"{message} (not in countries.csv)") for field, message in problems]
+def _source_references(row: SourceSeedRow, seen: Seen) -> list[tuple[str, str]]:
+    """The API's check of `coverage.known`, against what countries.csv names, and that each
+    hop it relays is in sources.yaml (cycles are a whole-file check: `_relay_cycles`)."""
+    countries, sources = seen.named[COUNTRIES.name], seen.named["sources"]
+    problems = [
+        (field, f"{message} (not in countries.csv)")
+        for field, message in coverage_problems(
+            row, country_exists=lambda code: countries is None or code in countries
+        )
+    ]
+    problems += [
+        (field, f"{message} (not in sources.yaml)")
+        for field, message in relay_problems(
+            row.id,
+            row.relays,
+            relays_of=lambda hop: () if sources is None or hop in sources else None,
+        )
+    ]
+    return problems
+
+
+def _relay_cycles(sources: list[tuple[int, SourceSeedRow]]) -> RowError | None:
+    """No relay chain loops back: the first source on a cycle is blamed, with the cycle."""
+    hops = {row.id: list(row.relays or ()) for _, row in sources}
+    for line, row in sources:
+        for field, message in relay_problems(row.id, row.relays, relays_of=hops.get):
+            return RowError(field, message, line=line)
+    return None
 
 
 SOURCES = SeedKind(
@@ -207,20 +256,25 @@ SOURCES = SeedKind(
         "id", f"duplicate source {row.id!r} (first on line {first})"
     ),
     references=_source_references,
+    whole_file=_relay_cycles,
 )
 
 
-def _assessment_references(row: AssessmentSeedRow, named: Named) -> list[tuple[str, str]]:
-    """The API's reference checks, against what the seed files name. A file that could not be
-    read names nothing, and is not blamed again for every row that cites it."""
-    countries, sources = named[COUNTRIES.name], named[SOURCES.name]
+def _assessment_references(row: AssessmentSeedRow, seen: Seen) -> list[tuple[str, str]]:
+    """The API's reference and relay-chain checks, against what the seed files name. A file
+    that could not be read names nothing, and is not blamed again for every row citing it."""
+    countries = seen.named[COUNTRIES.name]
     problems = reference_problems(
         row,
         country_exists=lambda code: countries is None or code in countries,
-        source_exists=lambda source_id: sources is None or source_id in sources,
+        relays_of=relays_of(seen),
     )
-    where = {"country": COUNTRIES.file, "source": SOURCES.file, "reported_via": SOURCES.file}
-    return [(field, f"{message} (not in {where[field]})") for field, message in problems]
+    where = {"country": COUNTRIES.file, "missing source": SOURCES.file}
+    return [
+        (field, f"{message} (not in {where[key]})" if key in where else message)
+        for field, message in problems
+        for key in ["country" if field == "country" else message[:14]]
+    ]
 
 
 ASSESSMENTS = SeedKind(
@@ -239,11 +293,17 @@ ASSESSMENTS = SeedKind(
         "value",
         "source",
         "reported_via",
+        "relayed_through",
         "as_of",
         "evidence",
+        "evidence_language",
         "note",
     ),
     required=frozenset({"country", "category", "value", "source", "as_of", "evidence"}),
+    # What a denial names: the (country, category, source) of an assessment.
+    named=lambda data: "/".join(
+        str(data.get(name, "")).strip() for name in ("country", "category", "source")
+    ).upper(),
     duplicate=lambda _row, first: RowError(
         None, f"duplicate row: same country, category, source and as_of as line {first}"
     ),
@@ -251,17 +311,17 @@ ASSESSMENTS = SeedKind(
 )
 
 
-def _missing(value: str, kind: SeedKind, named: Named, what: str) -> str | None:
+def _missing(value: str, kind: SeedKind, seen: Seen, what: str) -> str | None:
     """The message for a reference to what `kind`'s file does not name (None: it does, or
     that file could not be read, and is not blamed again here)."""
-    names = named[kind.name]
+    names = seen.named[kind.name]
     if names is None or value in names:
         return None
     return f"unknown {what} {value!r} (not in {kind.file})"
 
 
-def _group_references(row: GroupSeedRow, named: Named) -> list[tuple[str, str]]:
-    message = _missing(row.source, SOURCES, named, "source")
+def _group_references(row: GroupSeedRow, seen: Seen) -> list[tuple[str, str]]:
+    message = _missing(row.source, SOURCES, seen, "source")
     return [] if message is None else [("source", message)]
 
 
@@ -288,7 +348,7 @@ GROUPS = SeedKind(
 )
 
 
-def _membership_references(row: GroupMembershipSeedRow, named: Named) -> list[tuple[str, str]]:
+def _membership_references(row: GroupMembershipSeedRow, seen: Seen) -> list[tuple[str, str]]:
     checks = (
         ("group", row.group, GROUPS, "group"),
         ("country_code", row.country_code, COUNTRIES, "country code"),
@@ -296,7 +356,7 @@ def _membership_references(row: GroupMembershipSeedRow, named: Named) -> list[tu
     )
     problems = []
     for field, value, kind, what in checks:
-        message = _missing(value, kind, named, what)
+        message = _missing(value, kind, seen, what)
         if message is not None:
             problems.append((field, message))
     return problems
@@ -359,6 +419,103 @@ GROUP_MEMBERSHIPS = SeedKind(
     resolver=_membership_resolver,
 )
 
+
+def _claim_references(row: ClaimSeedRow, seen: Seen) -> list[tuple[str, str]]:
+    problems = [
+        (field, message)
+        for field, value in (("source", row.source), ("about", row.about))
+        if (message := _missing(value, SOURCES, seen, "source")) is not None
+    ]
+    problems += [
+        ("countries", message)
+        for code in row.countries
+        if (message := _missing(code, COUNTRIES, seen, "country code")) is not None
+    ]
+    return problems
+
+
+CLAIMS = SeedKind(
+    name="claims",
+    file="claims.yaml",
+    row=ClaimSeedRow,
+    model=Claim,
+    entity="claim",
+    key=lambda c: c.id,
+    stored_key=lambda c: c.id,
+    values=lambda c, _position: {
+        "id": c.id,
+        "kind": c.kind,
+        "rank": c.rank,
+        "rank_reason": c.rank_reason,
+        "source_id": c.source,
+        "about_source_id": c.about,
+        "countries": list(c.countries),
+        "category_key": c.category,
+        "value": c.value,
+        "stated_on": c.stated_on,
+        "stated_on_qualifier": c.stated_on_qualifier,
+        "summary": c.summary,
+        "language": c.language,
+        "note": c.note,
+    },
+    ident=lambda c: c.id,
+    duplicate=lambda row, first: RowError(
+        "id", f"duplicate claim {row.id!r} (first on line {first})"
+    ),
+    references=_claim_references,
+)
+
+
+def _denial_references(row: DenialSeedRow, seen: Seen) -> list[tuple[str, str]]:
+    problems = [
+        (field, message)
+        for field, value, kind, what in (
+            ("country", row.country, COUNTRIES, "country code"),
+            ("source", row.source, SOURCES, "source"),
+            *(("reported_in", hop, SOURCES, "source") for hop in row.reported_in),
+        )
+        if (message := _missing(value, kind, seen, what)) is not None
+    ]
+    assessed = seen.named[ASSESSMENTS.name]
+    key = f"{row.country}/{row.category.value}/{row.source}".upper()
+    if not problems and assessed is not None and key not in assessed:
+        problems.append(
+            (
+                "category",
+                f"names no assessment: assessments.csv has no {row.category.value} row of "
+                f"{row.source!r} for {row.country} (a denial stands beside a value)",
+            )
+        )
+    return problems
+
+
+DENIALS = SeedKind(
+    name="denials",
+    file="denials.yaml",
+    row=DenialSeedRow,
+    model=Denial,
+    entity="denial",
+    key=lambda d: d.id,
+    stored_key=lambda d: d.id,
+    values=lambda d, _position: {
+        "id": d.id,
+        "country_code": d.country,
+        "category_key": d.category,
+        "source_id": d.source,
+        "speaker": d.speaker,
+        "speaker_role": d.speaker_role,
+        "stated_on": d.stated_on,
+        "summary": d.summary,
+        "reported_in": list(d.reported_in),
+        "note": d.note,
+    },
+    ident=lambda d: d.id,
+    duplicate=lambda row, first: RowError(
+        "id", f"duplicate denial {row.id!r} (first on line {first})"
+    ),
+    references=_denial_references,
+)
+
 # Load order: a kind refers only to kinds before it.
 KINDS: tuple[SeedKind, ...] = (
     COUNTRIES,
@@ -367,6 +524,8 @@ KINDS: tuple[SeedKind, ...] = (
     ASSESSMENTS,
     GROUPS,
     GROUP_MEMBERSHIPS,
+    CLAIMS,
+    DENIALS,
 )
 # The kind whose file may be of any size: the bulk path streams it; the rest, the
 # catalogue, is small and always read whole.

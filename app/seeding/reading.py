@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from app.seeding.kinds import (
     ASSESSMENTS,
     KINDS,
+    SOURCES,
     STREAMED,
     RowError,
     SeedKind,
@@ -61,6 +62,8 @@ class SeedSet:
     named: dict[str, set[str] | None] = field(
         default_factory=lambda: {k.name: None for k in KINDS if k.named is not None}
     )
+    # Each valid source's upstream hops, for the relay chains of later kinds.
+    relays: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Collector:
@@ -223,7 +226,7 @@ ASSESSMENT_COLUMNS = ASSESSMENTS.columns  # the header bench/generate.py writes
 def assessment_reference_problems(row: AssessmentSeedRow, seeds: SeedSet) -> list[tuple[str, str]]:
     """The API's reference checks, against what the seed files name (see kinds.py)."""
     assert ASSESSMENTS.references is not None
-    return ASSESSMENTS.references(row, seeds.named)
+    return ASSESSMENTS.references(row, seeds)
 
 
 def _records(
@@ -254,13 +257,14 @@ def _read_kind(kind: SeedKind, folder: Path, seeds: SeedSet, errors: Collector) 
     resolve = kind.resolver() if kind.resolver is not None else None
     first_lines: dict[Hashable, int] = {}
     accepted = seeds.records[kind.name]
+    lines: list[int] = []
     for line, data in records:
         row = errors.validate(kind.row, data, file, line)
         if row is None:
             continue
         ok = True
         if kind.references is not None:
-            for field_name, message in kind.references(row, seeds.named):
+            for field_name, message in kind.references(row, seeds):
                 errors.add(file, line, field_name, message)
                 ok = False
         if kind.duplicate is not None:
@@ -277,10 +281,13 @@ def _read_kind(kind: SeedKind, folder: Path, seeds: SeedSet, errors: Collector) 
             errors.add(file, line, record.field, record.message)
             continue
         accepted.append(record)
+        lines.append(line)
+    if kind is SOURCES:
+        seeds.relays = {source.id: list(source.relays or ()) for source in accepted}
     if kind.whole_file is not None and len(errors.errors) == errors_before:
-        refused = kind.whole_file(accepted)
+        refused = kind.whole_file(list(zip(lines, accepted, strict=True)))
         if refused is not None:
-            errors.add(file, None, refused.field, refused.message)
+            errors.add(file, refused.line, refused.field, refused.message)
 
 
 def read_seeds(folder: Path, *, assessments: bool = True) -> SeedSet:

@@ -18,6 +18,7 @@ from app.schemas import (
     blank_to_none,
     iso_date_text,
     not_after_today,
+    space_separated,
 )
 from app.sources.schemas import OPTIONAL_FIELDS, SourceCreate
 from app.vocabulary import CategoryKey
@@ -54,7 +55,10 @@ class AssessmentSeedRow(AssessmentCreate):
     """A row of assessments.csv: validated exactly as `POST /assessments` validates a body,
     once an empty cell (how CSV says "none") is read as null."""
 
-    _blank = field_validator("reported_via", "note", mode="before")(blank_to_none)
+    _blank = field_validator(
+        "reported_via", "relayed_through", "evidence_language", "note", mode="before"
+    )(blank_to_none)
+    _hops = field_validator("relayed_through", mode="before")(space_separated)
 
 
 class GroupSeedRow(AppInput):

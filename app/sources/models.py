@@ -36,7 +36,7 @@ class Source(RevisionStamped, Base):
     # ISO 639-1 code of the language it is written in.
     language: Mapped[str | None] = mapped_column(String(2))
     # Ids of the sources it carried values from (its upstream hops), e.g. Delo -> Newsweek.
-    relays: Mapped[list[str] | None] = mapped_column(JSON)
+    relays: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     # A retraction keeps the row (and its history) but takes its assessments out of every
     # position.
     retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,13 +20,15 @@ from app.schemas import (
     AppInput,
     AppModel,
     CountryCode,
+    LanguageCode,
     LongText,
     Publisher,
     ShortText,
+    SourceIds,
     iso_date_text,
     not_after_today,
 )
-from app.vocabulary import SourceKind, VerificationStatus
+from app.vocabulary import DateQualifier, SourceKind, VerificationStatus
 
 Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s\x00]+$", max_length=2000)]
 Classification = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
@@ -34,10 +36,13 @@ OPTIONAL_FIELDS = (
     "publisher",
     "url",
     "published_on",
+    "published_on_qualifier",
     "document_date",
     "classification",
     "verification_note",
     "coverage",
+    "language",
+    "relays",
 )
 
 
@@ -99,6 +104,11 @@ class SourceFields(AppInput):
     )
     url: Url | None = Field(default=None, description="Where it can be read (http/https).")
     published_on: date | None = Field(default=None, description="Publication date.")
+    published_on_qualifier: DateQualifier | None = Field(
+        default=None,
+        description="`on_or_after` when `published_on` is only a lower bound (the report "
+        "carries no date but cites one published that day); null or `exact` otherwise.",
+    )
     document_date: date | None = Field(default=None, description="Date the document carries.")
     classification: Classification | None = Field(
         default=None, description="Security classification marking, where relevant."
@@ -113,6 +123,17 @@ class SourceFields(AppInput):
         default=None,
         description="Which governments it assessed, as far as known; null if not known or "
         "not relevant.",
+    )
+    language: LanguageCode | None = Field(
+        default=None,
+        description="ISO 639-1 code of the language it is written in.",
+        examples=["sl"],
+    )
+    relays: SourceIds | None = Field(
+        default=None,
+        description="Ids of the sources it carried values from (its upstream hops in a relay "
+        "chain); each must exist, and no chain may loop back.",
+        examples=[["newsweek-leaked-europe-chart-2023"]],
     )
 
     _dates = field_validator("published_on", "document_date", mode="before")(iso_date_text)
@@ -147,6 +168,13 @@ class SourceUpdate(AppInput):
     coverage: SourceCoverage | None = Field(
         default=None, description="New coverage (replaces the whole object), or null."
     )
+    published_on_qualifier: DateQualifier | None = Field(
+        default=None, description="New date qualifier, or null."
+    )
+    language: LanguageCode | None = Field(default=None, description="New language, or null.")
+    relays: SourceIds | None = Field(
+        default=None, description="New upstream hops (replaces the list), or null."
+    )
 
     _dates = field_validator("published_on", "document_date", mode="before")(iso_date_text)
     _published = field_validator("published_on")(not_after_today)
@@ -167,6 +195,11 @@ class SourceRead(AppModel):
     )
     url: str | None = Field(description="Where it can be read, where one exists.")
     published_on: date | None = Field(description="Publication date, where known.")
+    published_on_qualifier: DateQualifier | None = Field(
+        default=None,
+        description="`on_or_after` when `published_on` is only a lower bound (the page carries "
+        "no date); null or `exact` when it is the date.",
+    )
     document_date: date | None = Field(
         description="Date the document itself carries, where known.", examples=["2023-03-02"]
     )
@@ -184,9 +217,44 @@ class SourceRead(AppModel):
         "A government it may not have covered reads `unknown` unless another source reports "
         "it: `unknown` means no source we hold reports a value.",
     )
+    language: str | None = Field(
+        default=None,
+        description="ISO 639-1 code of the language it is written in, where known.",
+        examples=["en"],
+    )
+    relays: Annotated[list[str], BeforeValidator(lambda v: v or [])] = Field(
+        default_factory=list,
+        description="Ids of the sources it carried values from: its upstream hops in relay "
+        "chains (Delo relays Newsweek, which relays the chart). Empty: first-hand, or not "
+        "known.",
+    )
     retracted_at: datetime | None = Field(
         default=None,
         description="When it was retracted (`DELETE /sources/{id}`); a retracted source's "
         "assessments count for no position, but stay readable.",
     )
     retraction_note: str | None = Field(default=None, description="Why it was retracted.")
+
+
+class RelayHop(AppModel):
+    """One hop of a relay chain: the source that asserts a value, or a report that carried
+    it on. Enough to cite the hop without following its id."""
+
+    id: str = Field(description="The source's id.", examples=["delo-pentagon-slovenia-2023"])
+    title: str = Field(description="Title as published or as reported.")
+    kind: SourceKind = Field(description="What kind of source it is.")
+    publisher: str | None = Field(description="Who published it, or to whom it is attributed.")
+    url: str | None = Field(
+        description="Where it can be read; null when unknown (Newsweek's page is not in any "
+        "copy we hold) or not to be linked (the leaked chart)."
+    )
+    language: str | None = Field(description="ISO 639-1 code of its language, where known.")
+    published_on: date | None = Field(
+        description="Its date: publication date, or for a document the date it carries."
+    )
+    published_on_qualifier: DateQualifier = Field(
+        description="`on_or_after` when `published_on` is only a lower bound."
+    )
+    verification_status: VerificationStatus = Field(
+        description="How far its authenticity has been established."
+    )

@@ -12,7 +12,7 @@ from app.countries.models import Country
 from app.errors import Conflict, InvalidInput, NotFound
 from app.sources.models import Source
 from app.sources.schemas import SourceCreate, SourceFields, SourceUpdate
-from app.sources.validation import coverage_problems
+from app.sources.validation import coverage_problems, relay_problems
 from app.vocabulary import ChangeAction
 from app.writes import apply_update, log_write, validate_merged
 
@@ -32,10 +32,19 @@ def _taken(source_id: str) -> Conflict:
     return Conflict(f"A source with id {source_id!r} already exists.")
 
 
-def _check_coverage(session: Session, data: SourceFields) -> None:
-    """The seed loader's check of `coverage.known`, against the catalogue."""
+def _relays_of(session: Session, source_id: str) -> list[str] | None:
+    source = session.get(Source, source_id)
+    return None if source is None else list(source.relays or ())
+
+
+def _check_references(session: Session, source_id: str, data: SourceFields) -> None:
+    """The seed loader's checks of `coverage.known` (against the catalogue) and of `relays`
+    (every hop exists; no chain loops back)."""
     problems = coverage_problems(
         data, country_exists=lambda code: session.get(Country, code) is not None
+    )
+    problems += relay_problems(
+        source_id, data.relays, relays_of=lambda hop: _relays_of(session, hop)
     )
     if problems:
         issues = [{"loc": ["body", f], "msg": m, "type": "reference"} for f, m in problems]
@@ -45,7 +54,7 @@ def _check_coverage(session: Session, data: SourceFields) -> None:
 def create_source(session: Session, *, data: SourceCreate, actor: str) -> Source:
     if session.get(Source, data.id) is not None:
         raise _taken(data.id)
-    _check_coverage(session, data)
+    _check_references(session, data.id, data)
     source = Source(**data.model_dump())
     session.add(source)
     try:
@@ -70,7 +79,7 @@ def update_source(session: Session, *, source: Source, patch: SourceUpdate, acto
         raise Conflict(f"Source {source.id!r} is retracted; record a new source instead.")
     current = {name: getattr(source, name) for name in SourceFields.model_fields}
     validated = validate_merged(SourceFields, current, patch)
-    _check_coverage(session, validated)
+    _check_references(session, source.id, validated)
     apply_update(
         session,
         obj=source,

@@ -48,6 +48,11 @@ class Claim(RevisionStamped, Base):
     language: Mapped[str] = mapped_column(String(2))
     note: Mapped[str | None] = mapped_column(Text)
 
+    @property
+    def translated(self) -> bool:
+        """Whether the summary is our English rendering of a report in another language."""
+        return self.language != "en"
+
 
 class Denial(RevisionStamped, Base):
     """A dated statement that contradicts one category's value for a country."""
