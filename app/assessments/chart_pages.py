@@ -36,7 +36,7 @@ def chart_response(
     offset: int,
 ) -> Response:
     if position_filter.active:
-        chart = [(c, r) for c, r in chart if position_filter.matches_values(r.values)]
+        chart = [(c, r) for c, r in chart if position_filter.matches_values(r.values, r.coverage)]
     total = len(chart)
     rows = chart[offset : None if limit is None else offset + limit]
     headers = page_headers(request, total=total, limit=limit, offset=offset)
@@ -52,6 +52,7 @@ def chart_response(
                     values,
                     rendered.disputed,
                     rendered.sources,
+                    rendered.coverages,
                 )
 
         headers = describedby(request, headers, POSITIONS.metadata_url())

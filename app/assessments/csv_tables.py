@@ -16,6 +16,7 @@ notes); those columns say so (`free_text`), as does each CSV operation's descrip
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,7 +26,14 @@ from pydantic_core import to_jsonable_python
 
 from app.countries.models import Country
 from app.http.csv_safety import ESCAPE, FORMULA_TRIGGERS
-from app.vocabulary import AssessedValue, CategoryKey, PositionValue, SourceKind, VerificationStatus
+from app.vocabulary import (
+    AssessedValue,
+    CategoryKey,
+    Coverage,
+    PositionValue,
+    SourceKind,
+    VerificationStatus,
+)
 
 CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
 TRUE, FALSE = "true", "false"
@@ -227,6 +235,25 @@ POSITIONS = CsvTable(
             )
             for key in CategoryKey
         ),
+        CsvColumn(
+            "coverage",
+            "string",
+            "`reported` when any category has a value; else `covered_not_reported` (a row a "
+            "source is known to have assessed, such as the chart's 19 known rows) or "
+            "`not_known_covered` (no source we hold is known to have assessed it).",
+            enum=_values(Coverage),
+        ),
+        *(
+            CsvColumn(
+                f"coverage_{key.value}",
+                "string",
+                f"Coverage of `{key.value}`: `reported`, or for `unknown` whether the country "
+                "is a known row of a source (`covered_not_reported`) or not "
+                "(`not_known_covered`).",
+                enum=_values(Coverage),
+            )
+            for key in CategoryKey
+        ),
         *(
             CsvColumn(
                 f"unverified_{key.value}",
@@ -314,8 +341,24 @@ EVERY_ASSESSMENT = CsvTable(
         CsvColumn(
             "reported_via_title", "string", "That report's title, if there is one.", optional=True
         ),
+        CsvColumn(
+            "relay_chain",
+            "string",
+            "The whole chain by which the value is known, as source ids in order separated by "
+            "` > `: the source, each report that carried it on, the one we read "
+            "(`GET /sources/{id}` gives each hop's publisher, address, language and date).",
+            f"{SLUG}(?: > {SLUG})*",
+        ),
         CsvColumn("as_of", "date", "The date the value holds as of (`YYYY-MM-DD`)."),
-        CsvColumn("evidence", "string", "What the source shows, in words."),
+        CsvColumn("evidence", "string", "What the source shows, in our own English words."),
+        CsvColumn(
+            "evidence_language",
+            "string",
+            "ISO 639-1 code of the report the evidence is drawn from; other than `en`, the "
+            "English wording is ours.",
+            "[a-z]{2}",
+            optional=True,
+        ),
         CsvColumn("note", "string", "A curator's note.", optional=True),
         CsvColumn(
             "retracted_at",
@@ -367,9 +410,12 @@ def position_row(
     values: Sequence[str],
     disputed: Sequence[bool],
     sources: Sequence[Sequence[tuple[str, VerificationStatus]]],
+    coverage: Sequence[Coverage],
 ) -> list[str]:
     """One `POSITIONS` row: the four values, the four `disputed_` flags, then per category
-    the sources behind it (id, verification status) as `sources_` ids and `unverified_`."""
+    the sources behind it (id, verification status) as `sources_` ids, then the country's
+    and each category's coverage, then `unverified_`. `coverage`: the country's, then one
+    per category."""
     return [
         code,
         alpha3,
@@ -377,6 +423,7 @@ def position_row(
         *values,
         *(flag(d) for d in disputed),
         *(" ".join(sorted({id_ for id_, _ in behind})) for behind in sources),
+        *(c.value for c in coverage),
         *(flag(any(s in UNVERIFIED_STATUSES for _, s in behind)) for behind in sources),
     ]
 
@@ -389,11 +436,26 @@ def country_row(country: Country) -> list[str | None]:
 def every_assessment_row(row: Sequence[Any]) -> list[Any]:
     """One `EVERY_ASSESSMENT` row from a row of `service.every_assessment_export`:
     timestamps as the JSON writes them, then the `counts` flag."""
-    *fields, retracted_at, retraction_note, source_retracted_at = row
+    (*fields, relayed_through, as_of, evidence, evidence_language, note) = row[:-3]
+    retracted_at, retraction_note, source_retracted_at = row[-3:]
+    via = fields[-2]
+    hops = [fields[4], *(_hops(relayed_through)), *([via] if via else [])]
     return [
         *fields,
+        " > ".join(hops),
+        as_of,
+        evidence,
+        evidence_language,
+        note,
         to_jsonable_python(retracted_at),
         retraction_note,
         to_jsonable_python(source_retracted_at),
         flag(retracted_at is None and source_retracted_at is None),
     ]
+
+
+def _hops(relayed_through: Any) -> list[str]:
+    """The stored hop list (a JSON column: a list, or its text where a driver leaves it)."""
+    if isinstance(relayed_through, str):
+        relayed_through = json.loads(relayed_through)
+    return list(relayed_through or ())

@@ -77,10 +77,11 @@ async def export_positions_csv(
     category: reads.CategoryQuery = None,
     value: reads.ValueQuery = None,
     reported: reads.ReportedQuery = None,
+    coverage: reads.CoverageQuery = None,
     group: reads.GroupQuery = None,
 ) -> Response:
     """`GET /positions` as RFC 4180 CSV: every matching country unless `limit` is given."""
-    position_filter = reads.filter_from_query(category, value, reported)
+    position_filter = reads.filter_from_query(category, value, reported, coverage)
     return await reads.positions_response(
         request, page, Format.csv, as_of, source, position_filter, group
     )
@@ -103,10 +104,11 @@ async def export_positions_ndjson(
     category: reads.CategoryQuery = None,
     value: reads.ValueQuery = None,
     reported: reads.ReportedQuery = None,
+    coverage: reads.CoverageQuery = None,
     group: reads.GroupQuery = None,
 ) -> Response:
     """`GET /positions` as newline-delimited JSON: every matching country unless `limit`."""
-    position_filter = reads.filter_from_query(category, value, reported)
+    position_filter = reads.filter_from_query(category, value, reported, coverage)
     return await reads.positions_response(
         request, page, Format.ndjson, as_of, source, position_filter, group
     )

@@ -23,6 +23,7 @@ from app.assessments.schemas import (
     CategoryStats,
     CountryPositions,
     CountryPositionsPage,
+    CoverageCounts,
     PositionStats,
     ValueCounts,
 )
@@ -57,7 +58,7 @@ from app.http.pagination import Pagination, PaginationDep, page_headers
 from app.problems import Problem
 from app.schemas import NO_NUL, SOURCE_ID_PATTERN, iso_date_text
 from app.sources import service as sources_service
-from app.vocabulary import CategoryKey, PositionValue
+from app.vocabulary import CategoryKey, Coverage, PositionValue
 
 router = APIRouter()
 
@@ -112,6 +113,14 @@ ReportedQuery = Annotated[
         "`false`: only countries no source we hold reports."
     ),
 ]
+CoverageQuery = Annotated[
+    Coverage | None,
+    Query(
+        description="Keep countries of this coverage: `reported` (a value in some category), "
+        "`covered_not_reported` (a known row of a source, such as the chart's, with no value "
+        "reported), `not_known_covered` (no source we hold is known to have assessed it)."
+    ),
+]
 SearchQuery = Annotated[
     str | None,
     Query(
@@ -142,9 +151,14 @@ def _responses(*, not_found: str | None = None, negotiated: bool = False) -> dic
 
 
 def filter_from_query(
-    category: CategoryKey | None, value: PositionValue | None, reported: bool | None = None
+    category: CategoryKey | None,
+    value: PositionValue | None,
+    reported: bool | None = None,
+    coverage: Coverage | None = None,
 ) -> service.PositionFilter:
-    return service.PositionFilter(category=category, value=value, reported=reported)
+    return service.PositionFilter(
+        category=category, value=value, reported=reported, coverage=coverage
+    )
 
 
 @router.get(
@@ -162,6 +176,7 @@ async def list_positions(
     category: CategoryQuery = None,
     value: ValueQuery = None,
     reported: ReportedQuery = None,
+    coverage: CoverageQuery = None,
     group: GroupQuery = None,
     format: FormatQuery = None,
 ) -> Response:
@@ -180,7 +195,13 @@ async def list_positions(
     """
     fmt = negotiate(request, format, [Format.json, Format.csv, Format.ndjson])
     return await positions_response(
-        request, page, fmt, as_of, source, filter_from_query(category, value, reported), group
+        request,
+        page,
+        fmt,
+        as_of,
+        source,
+        filter_from_query(category, value, reported, coverage),
+        group,
     )
 
 
@@ -265,6 +286,9 @@ async def stats_response(
         source=source,
         group=group,
         countries=len(chart),
+        coverage=CoverageCounts(
+            **{c.value: sum(r.coverage is c for _, r in chart) for c in Coverage}
+        ),
         categories=[
             CategoryStats(
                 category=key,

@@ -257,6 +257,23 @@ class ValueCounts(AppModel):
     )
 
 
+class CoverageCounts(AppModel):
+    """How many countries are of each coverage."""
+
+    reported: int = Field(
+        description="Countries with a value in at least one category.", examples=[16]
+    )
+    covered_not_reported: int = Field(
+        description="Countries with no value that a source is known to have assessed (rows "
+        "of the chart whose values no report gives).",
+        examples=[3],
+    )
+    not_known_covered: int = Field(
+        description="Countries with no value that no source we hold is known to have assessed.",
+        examples=[20],
+    )
+
+
 class CategoryStats(AppModel):
     """Counts of values in one category."""
 
@@ -274,6 +291,10 @@ class PositionStats(AppModel):
         description="Countries counted: the catalogue, or the group's members on `as_of` "
         "(today without it).",
         examples=[39],
+    )
+    coverage: CoverageCounts = Field(
+        description="Countries counted, by coverage: `reported` is how many governments have "
+        "at least one value; the two others tell apart the kinds of all-`unknown` country."
     )
     categories: list[CategoryStats] = Field(
         description="One entry per category, in category order."

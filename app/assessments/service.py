@@ -16,7 +16,7 @@ from app.countries import service as countries_service
 from app.countries.models import Country
 from app.sources import service as sources_service
 from app.sources.models import Source
-from app.vocabulary import CategoryKey, PositionValue
+from app.vocabulary import CategoryKey, Coverage, PositionValue
 
 CHUNK = 500
 
@@ -28,22 +28,34 @@ class PositionFilter:
     - `category` and `value`: the position in `category` reads `value`;
     - `category` alone: the position in `category` is reported (not `unknown`);
     - `value` alone: at least one category reads `value`;
-    - `reported`: at least one (`True`) or no (`False`) category is reported.
+    - `reported`: at least one (`True`) or no (`False`) category is reported;
+    - `coverage`: the country's coverage (`reported`, or for a country with no value
+      whether a source is known to have assessed it).
     """
 
     category: CategoryKey | None = None
     value: PositionValue | None = None
     reported: bool | None = None
+    coverage: Coverage | None = None
 
     @property
     def active(self) -> bool:
-        return not (self.category is None and self.value is None and self.reported is None)
+        return not (
+            self.category is None
+            and self.value is None
+            and self.reported is None
+            and self.coverage is None
+        )
 
     def matches(self, positions: Sequence[Position]) -> bool:
         return self.matches_values([p.value for p in positions])
 
-    def matches_values(self, values: Sequence[PositionValue]) -> bool:
-        """`values`: one per category, in category order."""
+    def matches_values(
+        self, values: Sequence[PositionValue], coverage: Coverage | None = None
+    ) -> bool:
+        """`values`: one per category, in category order; `coverage`: the country's."""
+        if self.coverage is not None and coverage != self.coverage:
+            return False
         if self.category is not None:
             held = values[list(CategoryKey).index(self.category)]
             if self.value is None:
@@ -252,8 +264,10 @@ def every_assessment_export(
             type_coerce(source.c.verification_status, String).label("source_verification_status"),
             columns.reported_via_id,
             via.c.title.label("reported_via_title"),
+            columns.relayed_through,
             columns.as_of,
             columns.evidence,
+            columns.evidence_language,
             columns.note,
             columns.retracted_at,
             columns.retraction_note,

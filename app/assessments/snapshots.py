@@ -80,13 +80,26 @@ class Rendered:
     disputed: tuple[bool, ...]
     sources: tuple[tuple[tuple[str, VerificationStatus], ...], ...]
     json: bytes
-    # The country's coverage, and its lumped claims as JSON (`CountryPositions.claims`).
-    coverage: Coverage = Coverage.not_known_covered
+    # Whether a source is known to have assessed the country (a row of the chart), and its
+    # lumped claims as JSON (`CountryPositions.claims`).
+    covered: bool = False
     claims_json: bytes = b"[]"
 
     @property
     def size(self) -> int:
         return len(self.json) + len(self.claims_json) + 200
+
+    @property
+    def coverage(self) -> Coverage:
+        """The country's coverage: `reported` when any category has a value."""
+        if any(v is not PositionValue.unknown for v in self.values):
+            return Coverage.reported
+        return coverage_of(PositionValue.unknown, self.covered)
+
+    @property
+    def coverages(self) -> list[Coverage]:
+        """The country's coverage, then each category's (the positions CSV's columns)."""
+        return [self.coverage, *(coverage_of(v, self.covered) for v in self.values)]
 
 
 def coverage_of(value: PositionValue, covered: bool) -> Coverage:
@@ -120,17 +133,15 @@ def render(
         )
         for p in positions
     ]
-    values = tuple(p.value for p in positions)
-    reported = any(v is not PositionValue.unknown for v in values)
     return Rendered(
-        values=values,
+        values=tuple(p.value for p in positions),
         disputed=tuple(p.disputed for p in positions),
         sources=tuple(
             tuple((source.id, source.verification_status) for source in p.sources)
             for p in positions
         ),
         json=_POSITIONS_JSON.dump_json(reads),
-        coverage=Coverage.reported if reported else coverage_of(PositionValue.unknown, covered),
+        covered=covered,
         claims_json=_CLAIMS_JSON.dump_json(
             [ClaimRead.model_validate(c) for c in statements.lumped]
         ),

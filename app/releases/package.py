@@ -268,7 +268,15 @@ def _positions(session: Session) -> Iterator[Sequence[Row]]:
     """The chart as `GET /positions` derives it (a private view: nothing shared is held)."""
     _, chart = PositionSnapshots().chart(session, None, None)
     yield [
-        position_row(c.code, c.alpha3, c.name, [v.value for v in r.values], r.disputed, r.sources)
+        position_row(
+            c.code,
+            c.alpha3,
+            c.name,
+            [v.value for v in r.values],
+            r.disputed,
+            r.sources,
+            r.coverages,
+        )
         for c, r in chart
     ]
 
