@@ -16,10 +16,10 @@ class CategoryKey(StrEnum):
 
 
 class AssessedValue(StrEnum):
-    """A value a source can assert, in our vocabulary: `yes`, `no`, or `decreasing` (our
-    value for a source reporting that a government's assistance is falling off; no source
-    we hold uses it, and nothing we hold says the chart has such a mark). `unknown` is
-    deliberately absent: it is never stored."""
+    """A value a source can assert, in our vocabulary: `yes`, `no`, or `decreasing` (a
+    source reporting that a government's will or capability is falling off: Delo's
+    "decreasing political will" and "reduced military capabilities"; the chart's own mark
+    is not known). `unknown` is deliberately absent: it is never stored."""
 
     yes = "yes"
     no = "no"
@@ -29,7 +29,7 @@ class AssessedValue(StrEnum):
 class PositionValue(StrEnum):
     """What a category reads for a country: an assessed value, or `unknown` when no source
     we hold reports one. That includes governments a source may not have covered (the
-    chart is reported to assess 38 governments; the reporting names only three of them).
+    chart has 38 rows; reporting names 19 of them): `coverage` tells the two apart.
     `unknown` means "not reported" and is never the same as `no`."""
 
     yes = "yes"

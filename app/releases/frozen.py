@@ -67,6 +67,9 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+# Tables added after the first release format: hashed (and counted) only when they hold
+# rows, for the same reason as LATER_COLUMNS.
+LATER_TABLES = frozenset({"claims", "denials"})
 # Columns added after the first release format: hashed only when set, as one trailing
 # {name: value} object, so a release made before they existed recomputes to its hash.
 LATER_COLUMNS = {
@@ -95,18 +98,25 @@ def content_digest(connection: Connection) -> tuple[str, dict[str, int]]:
 
     Canonical content: per versioned table in VERSIONED_TABLES order, a line with its name,
     then one JSON array per row (columns in table order, rows by primary key, dates in ISO
-    8601, JSON keys sorted; LATER_COLUMNS as a trailing object, only when set).
+    8601, JSON keys sorted; LATER_COLUMNS as a trailing object, only when set; a table of
+    LATER_TABLES only when it has rows).
     """
     digest = hashlib.sha256()
     counts: dict[str, int] = {}
     for table in VERSIONED_TABLES:
-        digest.update(json.dumps(table).encode() + b"\n")
+        name = json.dumps(table).encode() + b"\n"
+        later = table in LATER_TABLES
+        if not later:
+            digest.update(name)
         count = 0
         for row in _rows(connection, table):
+            if later and not count:
+                digest.update(name)
             digest.update(
                 json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
                 + b"\n"
             )
             count += 1
-        counts[table] = count
+        if count or not later:
+            counts[table] = count
     return digest.hexdigest(), counts

@@ -1,5 +1,5 @@
 """A release as a Frictionless Data Package v2 (https://datapackage.org/standard/data-package/):
-`datapackage.json` beside five CSV resources under `data/`, made from any Session.
+`datapackage.json` beside seven CSV resources under `data/`, made from any Session.
 
 Every function reads only through the session it is given, so a release's frozen session
 (the tables as they were at its revision) yields the release, and the live one yields what
@@ -49,7 +49,8 @@ from app.categories.models import Category
 from app.countries import service as countries_service
 from app.http.exports import CHUNK_ROWS, csv_lines
 from app.sources.models import Source
-from app.vocabulary import CategoryKey, SourceKind, VerificationStatus
+from app.statements.models import Claim, Denial
+from app.vocabulary import CategoryKey, DateQualifier, SourceKind, VerificationStatus
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 TABLE_SCHEMA_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
@@ -207,9 +208,147 @@ SOURCES = CsvTable(
             optional=True,
         ),
         CsvColumn("retraction_note", "string", "Why it was retracted.", optional=True),
+        CsvColumn(
+            "published_on_qualifier",
+            "string",
+            "`on_or_after` when `published_on` is only a lower bound; else empty or `exact`.",
+            enum=tuple(q.value for q in DateQualifier),
+            optional=True,
+        ),
+        CsvColumn(
+            "language", "string", "ISO 639-1 code of its language.", "[a-z]{2}", optional=True
+        ),
+        CsvColumn(
+            "relays",
+            "string",
+            "Ids of the sources it carried values from (its upstream hops), separated by "
+            "single spaces; empty when first-hand or not known.",
+            f"{SLUG}(?: {SLUG})*",
+            optional=True,
+        ),
     ),
     primary_key=("id",),
 )
+
+CLAIMS = CsvTable(
+    name="claims",
+    title="What relays say the chart holds, never counted: lumped claims, corroborations "
+    "and deprecated misreports",
+    metadata_path=DESCRIPTOR,
+    file_name="claims.csv",
+    columns=(
+        CsvColumn("id", "string", "Stable slug.", SLUG),
+        CsvColumn("kind", "string", "`lumped` (no column) or `cell`.", enum=("lumped", "cell")),
+        CsvColumn(
+            "rank",
+            "string",
+            "`normal`, or `deprecated` for a misreport.",
+            enum=("normal", "deprecated"),
+        ),
+        CsvColumn("rank_reason", "string", "Why it is deprecated.", optional=True),
+        CsvColumn("source_id", "string", "The relay making the claim.", SLUG),
+        CsvColumn("about_source_id", "string", "The source it claims to report.", SLUG),
+        CsvColumn(
+            "countries",
+            "string",
+            "Alpha-2 codes of the countries it names, separated by single spaces.",
+            "[A-Z]{2}(?: [A-Z]{2})*",
+        ),
+        CsvColumn(
+            "category",
+            "string",
+            "The column, for a `cell` claim.",
+            enum=tuple(k.value for k in CategoryKey),
+            optional=True,
+        ),
+        CsvColumn("value", "string", "The value it reports, for a `cell` claim.", optional=True),
+        CsvColumn("stated_on", "date", "The relay's date (or its lower bound)."),
+        CsvColumn(
+            "stated_on_qualifier",
+            "string",
+            "`on_or_after` when `stated_on` is only a lower bound.",
+            enum=tuple(q.value for q in DateQualifier),
+        ),
+        CsvColumn("summary", "string", "What the relay says, in our own English words."),
+        CsvColumn("language", "string", "ISO 639-1 code of the relay's language.", "[a-z]{2}"),
+        CsvColumn("note", "string", "Caveats or context.", optional=True),
+    ),
+    primary_key=("id",),
+)
+
+DENIALS = CsvTable(
+    name="denials",
+    title="Statements that contradict a value, served beside it (the value stays as assessed)",
+    metadata_path=DESCRIPTOR,
+    file_name="denials.csv",
+    columns=(
+        CsvColumn("id", "string", "Stable slug.", SLUG),
+        CsvColumn("country_code", "string", "ISO 3166-1 alpha-2 code.", "[A-Z]{2}"),
+        CsvColumn(
+            "category",
+            "string",
+            "The category whose value it contradicts.",
+            enum=tuple(k.value for k in CategoryKey),
+        ),
+        CsvColumn("source_id", "string", "The source whose assessment it contradicts.", SLUG),
+        CsvColumn("speaker", "string", "Who made it."),
+        CsvColumn("speaker_role", "string", "In what role."),
+        CsvColumn("stated_on", "date", "When it was made."),
+        CsvColumn("summary", "string", "What was said, in short, in our own English words."),
+        CsvColumn(
+            "reported_in",
+            "string",
+            "Ids of the reports that carry it, separated by single spaces.",
+            f"{SLUG}(?: {SLUG})*",
+        ),
+        CsvColumn("note", "string", "Caveats or context.", optional=True),
+    ),
+    primary_key=("id",),
+)
+
+
+def _spaced(items: Sequence[str] | None) -> str | None:
+    return " ".join(items) if items else None
+
+
+def _claims(session: Session) -> Iterator[Sequence[Row]]:
+    yield [
+        [
+            c.id,
+            c.kind.value,
+            c.rank.value,
+            c.rank_reason,
+            c.source_id,
+            c.about_source_id,
+            _spaced(c.countries),
+            c.category_key.value if c.category_key else None,
+            c.value.value if c.value else None,
+            c.stated_on,
+            c.stated_on_qualifier.value,
+            c.summary,
+            c.language,
+            c.note,
+        ]
+        for c in session.scalars(select(Claim).order_by(Claim.id))
+    ]
+
+
+def _denials(session: Session) -> Iterator[Sequence[Row]]:
+    yield [
+        [
+            d.id,
+            d.country_code,
+            d.category_key.value,
+            d.source_id,
+            d.speaker,
+            d.speaker_role,
+            d.stated_on,
+            d.summary,
+            _spaced(d.reported_in),
+            d.note,
+        ]
+        for d in session.scalars(select(Denial).order_by(Denial.id))
+    ]
 
 
 def _countries(session: Session) -> Iterator[Sequence[Row]]:
@@ -240,14 +379,19 @@ def _sources_query() -> Select[tuple[Any, ...]]:
         c.coverage,
         c.retracted_at,
         c.retraction_note,
+        type_coerce(c.published_on_qualifier, String),
+        c.language,
+        c.relays,
     ).order_by(c.id)
 
 
 def _sources(session: Session) -> Iterator[Sequence[Row]]:
     rows = []
-    for *head, coverage, retracted_at, note in session.execute(_sources_query()):
+    query = _sources_query()
+    for *head, coverage, retracted_at, note, qualifier, language, relays in session.execute(query):
         text = None if coverage is None else json.dumps(coverage, separators=(",", ":"))
-        rows.append([*head, text, to_jsonable_python(retracted_at), note])
+        retracted = to_jsonable_python(retracted_at)
+        rows.append([*head, text, retracted, note, qualifier, language, _spaced(relays)])
     yield rows
 
 
@@ -300,6 +444,19 @@ RESOURCES: tuple[Resource, ...] = (
         ),
     ),
     Resource(POSITIONS, _positions, (_to_country("code"),)),
+    Resource(
+        CLAIMS,
+        _claims,
+        (
+            ForeignKey(("source_id",), "sources", ("id",)),
+            ForeignKey(("about_source_id",), "sources", ("id",)),
+        ),
+    ),
+    Resource(
+        DENIALS,
+        _denials,
+        (_to_country("country_code"), ForeignKey(("source_id",), "sources", ("id",))),
+    ),
 )
 PATHS = tuple(r.path for r in RESOURCES)
 

@@ -139,8 +139,7 @@ def test_exports_carry_the_chain_and_coverage(client: TestClient) -> None:
     assert [r["relay_chain"] for r in slovenia] == [f"{CHART} > {NEWSWEEK} > {DELO}"]
     assert slovenia[0]["evidence_language"] == "sl"
     wide = {
-        r["code"]: r
-        for r in csv.DictReader(io.StringIO(client.get("/exports/positions.csv").text))
+        r["code"]: r for r in csv.DictReader(io.StringIO(client.get("/exports/positions.csv").text))
     }
     assert (wide["GR"]["coverage"], wide["DE"]["coverage"], wide["SI"]["coverage"]) == (
         "covered_not_reported",

@@ -105,6 +105,8 @@ def test_the_package_is_a_valid_data_package_v2(session: Session, tmp_path: Path
         "data/sources.csv",
         "data/assessments.csv",
         "data/positions.csv",
+        "data/claims.csv",
+        "data/denials.csv",
     ]
     release = descriptor["country_positions:release"]
     assert release["revision"] == 7
@@ -163,6 +165,9 @@ def test_the_csvs_say_what_the_json_api_says(
             row[f"disputed_{p['category']}"] = "true" if p["disputed"] else "false"
         for p in item["positions"]:
             row[f"sources_{p['category']}"] = " ".join(sorted(p["source_ids"]))
+        row["coverage"] = item["coverage"]
+        for p in item["positions"]:
+            row[f"coverage_{p['category']}"] = p["coverage"]
         for p in item["positions"]:
             shaky = {"unverified", "disputed"} & {s["verification_status"] for s in p["sources"]}
             row[f"unverified_{p['category']}"] = "true" if shaky else "false"
@@ -189,6 +194,7 @@ def test_the_csvs_say_what_the_json_api_says(
     for row, source in zip(read_sources, sources, strict=True):
         coverage = row.pop("coverage")
         assert (json.loads(coverage) if coverage else None) == source["coverage"]
+        assert row.pop("relays").split() == source["relays"]
         assert {k: _none(v) for k, v in row.items()} == {k: source[k] for k in row}
 
     by_id = {int(r["id"]): r for r in _read(tmp_path, "assessments.csv")}
@@ -223,7 +229,9 @@ def test_the_zip_is_the_same_bytes_every_time(session: Session, tmp_path: Path) 
             "datapackage.json",
             "data/assessments.csv",
             "data/categories.csv",
+            "data/claims.csv",
             "data/countries.csv",
+            "data/denials.csv",
             "data/positions.csv",
             "data/sources.csv",
         ]

@@ -107,7 +107,8 @@ def test_a_release_keeps_the_old_value_while_the_live_url_shows_the_new(
     body = made.json()
     assert body["version"] == "2026.1" and body["notes"] == "The chart as reported."
     assert len(body["sha256"]) == 64
-    assert body["counts"]["countries"] == 39 and body["counts"]["assessments"] == 13
+    assert body["counts"]["countries"] == 39 and body["counts"]["assessments"] == 38
+    assert (body["counts"]["claims"], body["counts"]["denials"]) == (19, 4)
     assert body["changes"]["total"] == body["changes"]["since"] + len(body["changes"]["items"])
     assert "2026.1" in body["citation"]["text"] and body["citation"]["bibtex"].startswith("@misc{")
     before = frozen(client, "2026.1")
