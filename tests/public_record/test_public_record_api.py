@@ -14,8 +14,8 @@ DELO = "delo-pentagon-slovenia-political-will-2023"
 DELO_VALUES = {
     "SI": ("yes", "decreasing"),
     "BG": ("yes", "decreasing"),
-    **{code: ("decreasing", "yes") for code in ("BE", "DK", "LU", "LV", "PT", "RO", "SK")},
-    **{code: ("no", "yes") for code in ("LT", "IS", "EE")},
+    **dict.fromkeys(("BE", "DK", "LU", "LV", "PT", "RO", "SK"), ("decreasing", "yes")),
+    **dict.fromkeys(("LT", "IS", "EE"), ("no", "yes")),
     "HR": ("unknown", "yes"),
 }
 CHART_ROWS = {

@@ -73,7 +73,8 @@ def test_a_revision_without_the_new_data_hashes_as_the_first_format_did(
             connection.execute(text("DELETE FROM denials"))
             connection.execute(
                 text(
-                    "UPDATE sources SET language = NULL, relays = NULL, published_on_qualifier = NULL"
+                    "UPDATE sources SET language = NULL, relays = NULL,"
+                    " published_on_qualifier = NULL"
                 )
             )
             connection.execute(
