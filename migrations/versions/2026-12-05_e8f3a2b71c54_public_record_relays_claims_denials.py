@@ -19,6 +19,7 @@ Create Date: 2026-12-05 13:50:00.000000
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -43,7 +44,7 @@ ASSESSMENTS = [
     "value", "evidence", "note", "retracted_at", "retraction_note", "version",
     "relayed_through", "evidence_language",
 ]  # fmt: skip
-NEW_COLUMNS: dict[str, list[tuple[str, sa.types.TypeEngine[object]]]] = {
+NEW_COLUMNS: dict[str, list[tuple[str, sa.types.TypeEngine[Any]]]] = {
     "sources": [
         ("published_on_qualifier", sa.String(length=32)),
         ("language", sa.String(length=2)),
@@ -161,8 +162,8 @@ def upgrade() -> None:
     _create_statement_tables()
     _create_history("claims", NEW_TABLES["claims"], [("id",), ("source_id",)])
     _create_history("denials", NEW_TABLES["denials"], [("id",), ("country_code", "category_key")])
-    for table, columns in NEW_TABLES.items():
-        create_triggers(bind, table, columns, "id")
+    for table, names in NEW_TABLES.items():
+        create_triggers(bind, table, names, "id")
 
 
 def downgrade() -> None:

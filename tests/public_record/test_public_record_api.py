@@ -24,7 +24,7 @@ CHART_ROWS = {
 }  # fmt: skip
 
 
-def _positions(client: TestClient, code: str, **params: str) -> dict[str, Any]:
+def _positions(client: TestClient, code: str, **params: str) -> Any:
     response = client.get(f"/countries/{code}/positions", params=params)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -32,7 +32,8 @@ def _positions(client: TestClient, code: str, **params: str) -> dict[str, Any]:
 
 
 def _cell(body: dict[str, Any], category: str) -> dict[str, Any]:
-    (cell,) = [p for p in body["positions"] if p["category"] == category]
+    cells: list[dict[str, Any]] = [p for p in body["positions"] if p["category"] == category]
+    (cell,) = cells
     return cell
 
 
