@@ -15,6 +15,7 @@ from app.groups import router as groups
 from app.http.deps import reject_unknown_query_params
 from app.releases import router as releases
 from app.sources import router as sources
+from app.statements import router as statements
 
 # CP_REQUIRE_KEY_FOR_READS makes every data route ask for a key; health probes never do.
 data_router = APIRouter(
@@ -28,6 +29,7 @@ data_router.include_router(countries.router)
 data_router.include_router(categories.router)
 data_router.include_router(sources.router)
 data_router.include_router(groups.router)
+data_router.include_router(statements.router)
 data_router.include_router(changes.router)
 data_router.include_router(releases.router)
 

@@ -203,6 +203,10 @@ TAGS = [
     {"name": "categories", "description": "The four assistance categories of the chart."},
     {"name": "sources", "description": "Where values come from, and how far to trust them."},
     {"name": "groups", "description": "Alliances and unions (EU, NATO): members over time."},
+    {
+        "name": "statements",
+        "description": "Claims relays make and denials of values: served beside, never counted.",
+    },
     {"name": "changes", "description": "Every write, in order: the change log."},
     {"name": "releases", "description": "Immutable, citable versions of the dataset."},
     {"name": "health", "description": "Liveness and readiness probes for orchestrators."},

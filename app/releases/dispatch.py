@@ -43,6 +43,7 @@ from app.releases.service import LATEST_MAX_AGE, latest_release
 from app.revisions.trackers import FixedRevision
 from app.settings import Settings
 from app.sources import router as sources
+from app.statements import router as statements
 
 KEPT_RELEASES = 4
 IMMUTABLE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
@@ -61,6 +62,7 @@ def _read_router() -> APIRouter:
         categories,
         sources,
         groups,
+        statements,
     ):
         router.include_router(module.router)
     return router

@@ -76,3 +76,25 @@ def statement_dates(session: Session, codes: Sequence[str]) -> dict[str, set[dat
     for code, on in session.execute(query):
         found[code].add(on)
     return found
+
+
+def list_claims(
+    session: Session, *, country: str | None = None, source_id: str | None = None
+) -> list[Claim]:
+    """Claims naming `country`, made by or about `source_id`, oldest first."""
+    query = select(Claim).order_by(Claim.stated_on, Claim.id)
+    if source_id is not None:
+        query = query.where((Claim.source_id == source_id) | (Claim.about_source_id == source_id))
+    return [c for c in session.scalars(query) if country is None or country in c.countries]
+
+
+def list_denials(
+    session: Session, *, country: str | None = None, category: CategoryKey | None = None
+) -> Sequence[Denial]:
+    """Denials of `country`'s values (in `category`), oldest first."""
+    query = select(Denial).order_by(Denial.stated_on, Denial.id)
+    if country is not None:
+        query = query.where(Denial.country_code == country)
+    if category is not None:
+        query = query.where(Denial.category_key == category)
+    return session.scalars(query).all()

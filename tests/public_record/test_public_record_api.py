@@ -8,6 +8,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from app.settings import Settings
+from app.vocabulary import KeyScope
+from tests.factories import bearer, make_key
+
 CHART = "us-europe-response-chart-2023"
 NEWSWEEK = "newsweek-leaked-europe-chart-2023"
 DELO = "delo-pentagon-slovenia-political-will-2023"
@@ -148,3 +152,43 @@ def test_exports_carry_the_chain_and_coverage(client: TestClient) -> None:
         "reported",
     )
     assert wide["HR"]["coverage_future_capability"] == "covered_not_reported"
+
+
+def test_claims_and_denials_are_lists_of_their_own(client: TestClient) -> None:
+    relay = "inosmi-ten-states-losing-will-2023"
+    (claim,) = client.get("/claims", params={"source": relay}).json()
+    assert claim["kind"] == "lumped" and "GR" in claim["countries"]
+    greece = client.get("/claims", params={"country": "grc", "kind": "lumped"}).json()
+    assert len(greece) == 3
+    deprecated = client.get("/claims", params={"rank": "deprecated"}).json()
+    assert [c["id"] for c in deprecated] == ["wp-pl-rs-training"]
+    denials = client.get("/denials", params={"country": "RS", "category": "lethal_aid"}).json()
+    assert len(denials) == 4
+    assert client.get("/denials", params={"country": "AT"}).json() == []
+    missing = client.get("/claims", params={"country": "ZZ"})
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_release_made_after_seeding_freezes_the_public_record(
+    client: TestClient, seeded_settings: Settings
+) -> None:
+    admin = make_key(seeded_settings, "alice-admin", KeyScope.admin)
+    made = client.post("/releases", json={"version": "2026.2"}, headers=bearer(admin))
+    assert made.status_code == 201, made.text
+    assert (made.json()["counts"]["claims"], made.json()["counts"]["denials"]) == (19, 4)
+    frozen = client.get("/releases/2026.2/countries/SI/positions").json()
+    will = _cell(frozen, "future_will")
+    assert will["value"] == "decreasing"
+    assert [hop["id"] for hop in will["assessments"][0]["relay_chain"]] == [CHART, NEWSWEEK, DELO]
+    assert (
+        len(
+            _cell(client.get("/releases/2026.2/countries/RS/positions").json(), "lethal_aid")[
+                "denials"
+            ]
+        )
+        == 4
+    )
+    assert len(client.get("/releases/2026.2/claims", params={"country": "GR"}).json()) == 3
+    stats = client.get("/releases/2026.2/stats").json()
+    assert stats["coverage"]["reported"] == 16
