@@ -21,6 +21,12 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 # Sources in seeds/sources.csv.
 CHART = "us-europe-response-chart-2023"
 ARTICLE = "insight-news-how-serbia-let-putin-down"
+# The line a row appended to the seeds' assessments.csv lands on (the file ends in a newline).
+NEXT_ASSESSMENT_LINE = len((SEEDS / "assessments.csv").read_text(encoding="utf-8").splitlines()) + 1
+# The seed article's `kind` line in sources.yaml (one of several news reports).
+INSIGHT_KIND = "kind: news_report\n  publisher: Insight News Media"
+# How many assessments the seeds hold.
+SEED_ASSESSMENTS = NEXT_ASSESSMENT_LINE - 2
 GRAD = "telegram-serbian-grad-shipment-documents"
 # An evidence text that stands once in seeds/assessments.csv (Serbia, training).
 SERBIA_TRAINING_EVIDENCE = "The chart shows Serbia refused to provide training to Ukrainian troops."

@@ -14,7 +14,7 @@ from app.db import make_engine
 from app.main import create_app
 from app.settings import Settings
 from app.vocabulary import KeyScope
-from tests.factories import ARTICLE, SEEDS, bearer, load_seed_folder, make_key
+from tests.factories import ARTICLE, SEED_ASSESSMENTS, SEEDS, bearer, load_seed_folder, make_key
 
 
 def _count_assessments(settings: Settings) -> int:
@@ -54,5 +54,5 @@ def test_reads_use_the_replica_and_writes_the_primary(
             },
         )
         assert response.status_code == 201, response.text
-    assert _count_assessments(seeded_settings) == 14
-    assert _count_assessments(replica) == 13
+    assert _count_assessments(seeded_settings) == SEED_ASSESSMENTS + 1
+    assert _count_assessments(replica) == SEED_ASSESSMENTS

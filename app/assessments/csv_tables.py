@@ -235,6 +235,17 @@ POSITIONS = CsvTable(
             )
             for key in CategoryKey
         ),
+        *(
+            CsvColumn(
+                f"unverified_{key.value}",
+                "boolean",
+                f"`true` when any source in `sources_{key.value}` has a "
+                "`verification_status` of `unverified` or `disputed` (its authenticity is "
+                "not established), else `false` (`verified`, `not_applicable`, or no source).",
+                "true|false",
+            )
+            for key in CategoryKey
+        ),
         CsvColumn(
             "coverage",
             "string",
@@ -251,17 +262,6 @@ POSITIONS = CsvTable(
                 "is a known row of a source (`covered_not_reported`) or not "
                 "(`not_known_covered`).",
                 enum=_values(Coverage),
-            )
-            for key in CategoryKey
-        ),
-        *(
-            CsvColumn(
-                f"unverified_{key.value}",
-                "boolean",
-                f"`true` when any source in `sources_{key.value}` has a "
-                "`verification_status` of `unverified` or `disputed` (its authenticity is "
-                "not established), else `false` (`verified`, `not_applicable`, or no source).",
-                "true|false",
             )
             for key in CategoryKey
         ),
@@ -341,24 +341,8 @@ EVERY_ASSESSMENT = CsvTable(
         CsvColumn(
             "reported_via_title", "string", "That report's title, if there is one.", optional=True
         ),
-        CsvColumn(
-            "relay_chain",
-            "string",
-            "The whole chain by which the value is known, as source ids in order separated by "
-            "` > `: the source, each report that carried it on, the one we read "
-            "(`GET /sources/{id}` gives each hop's publisher, address, language and date).",
-            f"{SLUG}(?: > {SLUG})*",
-        ),
         CsvColumn("as_of", "date", "The date the value holds as of (`YYYY-MM-DD`)."),
         CsvColumn("evidence", "string", "What the source shows, in our own English words."),
-        CsvColumn(
-            "evidence_language",
-            "string",
-            "ISO 639-1 code of the report the evidence is drawn from; other than `en`, the "
-            "English wording is ours.",
-            "[a-z]{2}",
-            optional=True,
-        ),
         CsvColumn("note", "string", "A curator's note.", optional=True),
         CsvColumn(
             "retracted_at",
@@ -378,6 +362,22 @@ EVERY_ASSESSMENT = CsvTable(
             "boolean",
             "`true` when the assessment counts for positions (neither it nor its source is "
             "retracted), else `false`.",
+        ),
+        CsvColumn(
+            "relay_chain",
+            "string",
+            "The whole chain by which the value is known, as source ids in order separated by "
+            "` > `: the source, each report that carried it on, the one we read "
+            "(`GET /sources/{id}` gives each hop's publisher, address, language and date).",
+            f"{SLUG}(?: > {SLUG})*",
+        ),
+        CsvColumn(
+            "evidence_language",
+            "string",
+            "ISO 639-1 code of the report the evidence is drawn from; other than `en`, the "
+            "English wording is ours.",
+            "[a-z]{2}",
+            optional=True,
         ),
     ),
     primary_key=("id",),
@@ -413,9 +413,9 @@ def position_row(
     coverage: Sequence[Coverage],
 ) -> list[str]:
     """One `POSITIONS` row: the four values, the four `disputed_` flags, then per category
-    the sources behind it (id, verification status) as `sources_` ids, then the country's
-    and each category's coverage, then `unverified_`. `coverage`: the country's, then one
-    per category."""
+    the sources behind it (id, verification status) as `sources_` ids and `unverified_`,
+    then the country's and each category's coverage (`coverage`: the country's, then one
+    per category; last, so the older columns keep their places)."""
     return [
         code,
         alpha3,
@@ -423,8 +423,8 @@ def position_row(
         *values,
         *(flag(d) for d in disputed),
         *(" ".join(sorted({id_ for id_, _ in behind})) for behind in sources),
-        *(c.value for c in coverage),
         *(flag(any(s in UNVERIFIED_STATUSES for _, s in behind)) for behind in sources),
+        *(c.value for c in coverage),
     ]
 
 
@@ -435,22 +435,20 @@ def country_row(country: Country) -> list[str | None]:
 
 def every_assessment_row(row: Sequence[Any]) -> list[Any]:
     """One `EVERY_ASSESSMENT` row from a row of `service.every_assessment_export`:
-    timestamps as the JSON writes them, then the `counts` flag."""
-    (*fields, relayed_through, as_of, evidence, evidence_language, note) = row[:-3]
-    retracted_at, retraction_note, source_retracted_at = row[-3:]
-    via = fields[-2]
-    hops = [fields[4], *(_hops(relayed_through)), *([via] if via else [])]
+    timestamps as the JSON writes them, the `counts` flag, then the relay chain (source,
+    hops, report) and the evidence's language, last so the older columns keep their places."""
+    *fields, retracted_at, retraction_note, source_retracted_at = row[:-2]
+    relayed_through, evidence_language = row[-2:]
+    source_id, via = fields[4], fields[8]
+    hops = [source_id, *_hops(relayed_through), *([via] if via else [])]
     return [
         *fields,
-        " > ".join(hops),
-        as_of,
-        evidence,
-        evidence_language,
-        note,
         to_jsonable_python(retracted_at),
         retraction_note,
         to_jsonable_python(source_retracted_at),
         flag(retracted_at is None and source_retracted_at is None),
+        " > ".join(hops),
+        evidence_language,
     ]
 
 

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BeforeValidator
-from pydantic_core import to_jsonable_python
+from pydantic_core import to_json, to_jsonable_python
 from sqlalchemy.orm import Session
 
 from app.assessments import service
 from app.assessments.chart_pages import chart_response
 from app.assessments.csv_tables import ASSESSMENTS, COUNTRIES, STATS, country_row
+from app.assessments.models import RelayHopView
 from app.assessments.schemas import (
     AssessmentPage,
     AssessmentRead,
@@ -44,7 +45,7 @@ from app.http.deps import (
     read_in_thread,
     vouched_revision,
 )
-from app.http.exports import CursorResponse, CursorStream, csv_lines, ndjson_lines
+from app.http.exports import CursorResponse, CursorStream, csv_lines
 from app.http.formats import (
     CSV_MEDIA_TYPE,
     MEDIA_TYPES,
@@ -58,6 +59,7 @@ from app.http.pagination import Pagination, PaginationDep, page_headers
 from app.problems import Problem
 from app.schemas import NO_NUL, SOURCE_ID_PATTERN, iso_date_text
 from app.sources import service as sources_service
+from app.sources.schemas import RelayHop
 from app.vocabulary import CategoryKey, Coverage, PositionValue
 
 router = APIRouter()
@@ -493,7 +495,9 @@ def export_country_assessments(
                 session,
                 statement,
                 # Not the assessment's own retraction: the export holds only unretracted ones.
-                lambda rows: csv_lines([(*row[:-3], to_jsonable_python(row[-1])) for row in rows]),
+                lambda rows: csv_lines(
+                    [(*row[:9], to_jsonable_python(row.source_retracted_at)) for row in rows]
+                ),
                 prefix=csv_lines([ASSESSMENT_COLUMNS]),
                 round_trip_seconds=seconds,
             )
@@ -504,8 +508,18 @@ def export_country_assessments(
             )
             media_type = CSV_MEDIA_TYPE
         else:
-            render = ndjson_lines(service.EXPORT_FIELDS)
-            stream = CursorStream(session, statement, render, round_trip_seconds=seconds)
+            hops = {
+                source.id: RelayHop.model_validate(RelayHopView(source)).model_dump(mode="json")
+                for source in sources_service.list_sources(session)
+            }
+            stream = CursorStream(
+                session,
+                statement,
+                lambda rows: b"".join(
+                    [to_json(service.export_record(row, hops)) + b"\n" for row in rows]
+                ),
+                round_trip_seconds=seconds,
+            )
             media_type = MEDIA_TYPES[Format.ndjson]
         stream.start()
     except BaseException:

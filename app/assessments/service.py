@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -214,9 +215,10 @@ def count_country_assessments(session: Session, *, country_code: str) -> int:
 def country_assessments_export(
     *, country_code: str, limit: int | None, offset: int
 ) -> Select[tuple[Any, ...]]:
-    """`list_country_assessments`'s rows as Core rows, in `AssessmentRead`'s field order
-    (`EXPORT_FIELDS`), for a streamed export: no ORM entity nor model per row, and the
-    enums as their stored text (what their `str` renders anyway)."""
+    """`list_country_assessments`'s rows as Core rows (`EXPORT_FIELDS`, then the stored
+    hops and the evidence's language, from which `export_record` makes `AssessmentRead`'s
+    fields), for a streamed export: no ORM entity nor model per row, and the enums as their
+    stored text (what their `str` renders anyway)."""
     columns = Assessment.__table__.c
     sources = Source.__table__.c
     return (
@@ -233,6 +235,8 @@ def country_assessments_export(
             columns.retracted_at,
             columns.retraction_note,
             sources.retracted_at.label("source_retracted_at"),
+            columns.relayed_through,
+            columns.evidence_language,
         )
         .join_from(Assessment.__table__, Source.__table__, sources.id == columns.source_id)
         .where(_current_of(country_code))
@@ -247,8 +251,9 @@ def every_assessment_export(
 ) -> Select[tuple[Any, ...]]:
     """Every assessment, retracted ones included, by id, with its source's title, kind and
     status and its report's title, as Core rows for a streamed export (the columns of
-    app.assessments.csv_tables.EVERY_ASSESSMENT, less the `counts` flag its row function
-    adds): the long format of a data package and of `GET /exports/assessments.csv`."""
+    app.assessments.csv_tables.EVERY_ASSESSMENT, but the stored hops where its row function
+    writes the `counts` flag and the relay chain): the long format of a data package and
+    of `GET /exports/assessments.csv`."""
     columns = Assessment.__table__.c
     source = Source.__table__.alias("source")
     via = Source.__table__.alias("via")
@@ -264,14 +269,14 @@ def every_assessment_export(
             type_coerce(source.c.verification_status, String).label("source_verification_status"),
             columns.reported_via_id,
             via.c.title.label("reported_via_title"),
-            columns.relayed_through,
             columns.as_of,
             columns.evidence,
-            columns.evidence_language,
             columns.note,
             columns.retracted_at,
             columns.retraction_note,
             source.c.retracted_at.label("source_retracted_at"),
+            columns.relayed_through,
+            columns.evidence_language,
         )
         .join_from(Assessment.__table__, source, source.c.id == columns.source_id)
         .outerjoin(via, via.c.id == columns.reported_via_id)
@@ -300,3 +305,25 @@ EXPORT_FIELDS = (
     "retraction_note",
     "source_retracted_at",
 )
+
+
+def export_record(row: Sequence[Any], hops: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """An `AssessmentRead` as JSON-ready data, in its field order, from a row of
+    `country_assessments_export`; `hops`: every source as a relay-chain hop, by id."""
+    record = dict(zip(EXPORT_FIELDS, row, strict=False))
+    relayed_through, evidence_language = row[len(EXPORT_FIELDS) :]
+    if isinstance(relayed_through, str):  # a driver may hand JSON back as its text
+        relayed_through = json.loads(relayed_through)
+    through = list(relayed_through or ())
+    via = [record["reported_via_id"]] if record["reported_via_id"] else []
+    chain = [hops[hop] for hop in (record["source_id"], *through, *via) if hop in hops]
+    return {
+        **{k: record[k] for k in EXPORT_FIELDS[:6]},
+        "relayed_through": through,
+        "relay_chain": chain,
+        "as_of": record["as_of"],
+        "evidence": record["evidence"],
+        "evidence_language": evidence_language,
+        "evidence_translated": evidence_language is not None and evidence_language != "en",
+        **{k: record[k] for k in EXPORT_FIELDS[8:]},
+    }

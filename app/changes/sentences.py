@@ -118,6 +118,22 @@ def _membership(change: Change, names: Names) -> str:
     return f"{head} membership {VERBS[change.action]}: {_edits(change)} ({tail})"
 
 
+def _claim(change: Change, names: Names) -> str:
+    now = change.after or change.before or {}
+    countries = ", ".join(names.country(code) for code in now.get("countries") or ())
+    column = now.get("category_key")
+    about = names.category(column) if column else "no column"
+    rank = ", deprecated" if now.get("rank") == "deprecated" else ""
+    what = f"{countries} · claim {change.entity_id} by {now.get('source_id')} ({about}{rank})"
+    return _named(change, what)
+
+
+def _denial(change: Change, names: Names) -> str:
+    now = change.after or change.before or {}
+    head = f"{names.country(now.get('country_code'))} · {names.category(now.get('category_key'))}"
+    return _named(change, f"{head}: denial by {now.get('speaker')} ({now.get('stated_on')})")
+
+
 def _named(change: Change, what: str) -> str:
     """Sources, countries, categories, groups: "<what> added/edited/retracted"."""
     verb = VERBS[change.action]
@@ -141,6 +157,10 @@ def title(change: Change, names: Names) -> str:
         return _named(change, f"Category {now.get('label', change.entity_id)}")
     if change.entity == "group":
         return _named(change, f"Group {now.get('name', change.entity_id)}")
+    if change.entity == "claim":
+        return _claim(change, names)
+    if change.entity == "denial":
+        return _denial(change, names)
     return _named(change, f"{change.entity} {change.entity_id}")
 
 
@@ -175,6 +195,10 @@ def resource_path(change: Change) -> str:
             return f"/groups/{change.entity_id}"
         case "group_membership":
             return f"/groups/{now.get('group_key')}"
+        case "claim":
+            return f"/claims?source={now.get('source_id')}"
+        case "denial":
+            return f"/denials?country={now.get('country_code')}"
     return entry_path(change)
 
 

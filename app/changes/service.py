@@ -61,27 +61,42 @@ def list_changes(session: Session, *, since: int, limit: int) -> Sequence[Change
 
 
 # Entities whose snapshots name a country in `country_code`.
-COUNTRY_SCOPED = ("assessment", "group_membership")
+COUNTRY_SCOPED = ("assessment", "group_membership", "denial")
+# Entities whose snapshots name countries in a `countries` list.
+COUNTRIES_SCOPED = ("claim",)
 
 
 def latest_changes(
     session: Session, *, limit: int, country_code: str | None = None
 ) -> Sequence[Change]:
     """The newest entries, newest first; with `country_code` (alpha-2), only those about
-    that country: its own entry, and assessments and memberships naming it before or after."""
+    that country: its own entry, and assessments, memberships, denials and claims naming
+    it before or after."""
     query = select(Change).order_by(Change.id.desc()).limit(limit)
-    if country_code is not None:
-        names_it = or_(
-            Change.after["country_code"].as_string() == country_code,
-            Change.before["country_code"].as_string() == country_code,
+    if country_code is None:
+        return session.scalars(query).all()
+    names_it = or_(
+        Change.after["country_code"].as_string() == country_code,
+        Change.before["country_code"].as_string() == country_code,
+    )
+    query = query.where(
+        or_(
+            (Change.entity == "country") & (Change.entity_id == country_code),
+            Change.entity.in_(COUNTRY_SCOPED) & names_it,
         )
-        query = query.where(
-            or_(
-                (Change.entity == "country") & (Change.entity_id == country_code),
-                Change.entity.in_(COUNTRY_SCOPED) & names_it,
-            )
+    )
+    # A claim names a list of countries; claims are few, so they are matched here.
+    claims = select(Change).where(Change.entity.in_(COUNTRIES_SCOPED))
+    naming = [
+        change
+        for change in session.scalars(claims.order_by(Change.id.desc()))
+        if any(
+            country_code in ((snapshot or {}).get("countries") or ())
+            for snapshot in (change.after, change.before)
         )
-    return session.scalars(query).all()
+    ]
+    merged = sorted([*session.scalars(query), *naming], key=lambda c: c.id, reverse=True)
+    return merged[:limit]
 
 
 def entity_history(session: Session, *, entity: str, entity_id: str) -> Sequence[Change]:

@@ -217,9 +217,12 @@ def _duplicates(session: Session, label: str, errors: Collector) -> None:
 
 def _json(session: Session, pairs: dict[str, ColumnElement[Any]]) -> ColumnElement[Any]:
     arguments: list[Any] = []
+    postgres = session.get_bind().dialect.name == "postgresql"
     for name, value in pairs.items():
-        arguments += [literal(name), value]
-    if session.get_bind().dialect.name == "postgresql":
+        # SQLite stores JSON as text: json() nests it rather than quoting it as a string.
+        nested = value if postgres or not isinstance(value.type, JSON) else func.json(value)
+        arguments += [literal(name), nested]
+    if postgres:
         return func.json_build_object(*arguments)
     return func.json_object(*arguments)
 

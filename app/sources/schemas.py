@@ -222,11 +222,11 @@ class SourceRead(AppModel):
         description="ISO 639-1 code of the language it is written in, where known.",
         examples=["en"],
     )
-    relays: Annotated[list[str], BeforeValidator(lambda v: v or [])] = Field(
-        default_factory=list,
+    relays: list[str] | None = Field(
+        default=None,
         description="Ids of the sources it carried values from: its upstream hops in relay "
-        "chains (Delo relays Newsweek, which relays the chart). Empty: first-hand, or not "
-        "known.",
+        "chains (Delo relays Newsweek, which relays the chart). Null: first-hand, or none "
+        "recorded.",
     )
     retracted_at: datetime | None = Field(
         default=None,

@@ -87,16 +87,16 @@ def test_seeded_feed_lists_the_latest_changes_newest_first(client: TestClient) -
     newest = feed.entries[0]
     assert newest.author == "seed"
     assert newest.updated == newest.published
-    # The seed loads assessments last: the newest entry is Malta's last one.
+    # The seed loads assessments last: the newest entry is the file's last row, Croatia's.
     assert newest.title == (
-        "Malta · Future will: no (new, source us-europe-response-chart-2023, by the seed loader)"
+        "Croatia · Future will: yes (new, source us-europe-response-chart-2023, by the seed loader)"
     )
     assert links(newest) == {
         "alternate": f"/assessments/{everything[-1]['after']['id']}",
         "related": f"/changes?since={ids[0] - 1}&limit=1",
     }
     assert newest.content[0].type == "text/plain"
-    assert "value: no" in newest.content[0].value
+    assert "value: yes" in newest.content[0].value
     assert [t.term for t in newest.tags] == ["assessment", "create"]
 
     assert len(read_feed(client, limit="5").entries) == 5
@@ -148,11 +148,24 @@ def test_country_feed_follows_one_country(client: TestClient, alice: str) -> Non
         for e in reversed(log(client))
         if (e["entity"] == "country" and e["entity_id"] == "RS")
         or (e["entity"] != "country" and (e["after"] or {}).get("country_code") == "RS")
+        or "RS" in ((e["after"] or {}).get("countries") or ())
     ]
     assert change_ids(serbia) == about_serbia
     titles = [e.title for e in serbia.entries]
     assert all(t.startswith("Serbia") for t in titles), titles
     assert titles[-1] == "Serbia (RS) added (by the seed loader)"
+    # Its denials and the claims naming it follow it too.
+    assert (
+        "Serbia · Lethal aid: denial by Aleksandar Vučić (2023-04-13) added (by the seed loader)"
+        in titles
+    )
+    assert (
+        "Serbia · claim wp-pl-rs-training by wp-pl-serbia-denies-arms-2023 (Training, "
+        "deprecated) added (by the seed loader)"
+    ) in titles
+    # Greece's feed holds its lumped claims, though it has no value.
+    greece = [e.title for e in read_feed(client, country="GR").entries]
+    assert sum("(no column)" in t for t in greece) == 3, greece
 
     # A write about another country stays out of Serbia's feed.
     other = client.post(

@@ -39,7 +39,7 @@ def test_list_countries_filtered_by_position(client: TestClient) -> None:
 
     assert codes("training", "no") == ["AT", "MT", "RS"]
     assert codes("lethal_aid", "yes") == ["RS"]
-    assert codes("future_will", "decreasing") == []
+    assert codes("future_will", "decreasing") == ["BG", "SI"]
     unknown = client.get("/countries", params={"category": "training", "value": "unknown"})
     assert unknown.json()["total"] == 36
 
@@ -48,8 +48,10 @@ def test_list_countries_category_or_value_alone_filters(client: TestClient) -> N
     def codes(**params: str) -> list[str]:
         return [c["code"] for c in client.get("/countries", params=params).json()["items"]]
 
-    assert codes(category="future_will") == ["AT", "MT", "RS"]  # reported in that category
-    assert codes(value="yes") == ["RS"]  # reads `yes` in at least one category
+    # Reported in that category: the seed article's three and Delo's thirteen.
+    assert len(codes(category="future_will")) == 16
+    assert codes(category="training") == ["AT", "MT", "RS"]
+    assert codes(value="no") == ["AT", "EE", "IS", "LT", "MT", "RS"]  # `no` in some category
 
 
 def test_list_countries_bad_paging_is_422(client: TestClient) -> None:
@@ -99,9 +101,8 @@ def test_categories_in_chart_order(client: TestClient) -> None:
 
 def test_sources_carry_provenance(client: TestClient) -> None:
     ids = [s["id"] for s in client.get("/sources").json()]
-    assert (
-        ids == sorted(ids) and len(ids) == 5
-    )  # the chart, the article, Telegram; EU and NATO lists
+    # The chart, the article, Telegram, EU and NATO lists, and 14 relays and reports.
+    assert ids == sorted(ids) and len(ids) == 19
     chart = client.get(f"/sources/{CHART}").json()
     assert chart["kind"] == "leaked_document"
     assert chart["document_date"] == "2023-03-02"

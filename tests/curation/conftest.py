@@ -18,10 +18,12 @@ STATEMENT = "serbia-presidency-statement-2023-04"
 SEED_CREATES = {
     "country": 39,
     "category": 4,
-    "source": 5,
+    "source": 19,
     "group": 2,  # the catalogue is loaded before the assessments
     "group_membership": 58,
-    "assessment": 13,
+    "claim": 19,
+    "denial": 4,
+    "assessment": 38,
 }
 SEED_ENTRIES = sum(SEED_CREATES.values())
 

@@ -36,6 +36,8 @@ ASSESSMENT_COLUMNS = {
     "retracted_at",
     "retraction_note",
     "version",
+    "relayed_through",
+    "evidence_language",
 }
 
 
@@ -119,6 +121,9 @@ def test_changes_log_api_writes_under_the_key_name_with_snapshots(
         "coverage": None,
         "retracted_at": None,
         "retraction_note": None,
+        "published_on_qualifier": None,
+        "language": None,
+        "relays": None,
         "version": 1,
     }
     assert created["before"] is None
@@ -135,6 +140,8 @@ def test_changes_log_api_writes_under_the_key_name_with_snapshots(
         "retracted_at": None,
         "retraction_note": None,
         "version": 1,
+        "relayed_through": None,
+        "evidence_language": None,
     }
     assert updated["before"] == created["after"]
     assert updated["after"] == {**created["after"], "evidence": "Reworded.", "version": 2}

@@ -69,6 +69,9 @@ def test_dissenting_statement_end_to_end_updates_every_view(client: TestClient, 
         "coverage": None,
         "retracted_at": None,
         "retraction_note": None,
+        "published_on_qualifier": None,
+        "language": None,
+        "relays": None,
     }
     assert client.get(source.headers["Location"]).json() == source.json()
 
@@ -84,8 +87,25 @@ def test_dissenting_statement_end_to_end_updates_every_view(client: TestClient, 
         "value": "no",
         "source_id": STATEMENT,
         "reported_via_id": None,
+        "relayed_through": [],
+        # First-hand: the chain is the statement alone.
+        "relay_chain": [
+            {
+                "id": STATEMENT,
+                "title": NEW_SOURCE["title"],
+                "kind": "official_statement",
+                "publisher": NEW_SOURCE["publisher"],
+                "url": NEW_SOURCE["url"],
+                "language": None,
+                "published_on": "2023-04-20",
+                "published_on_qualifier": "exact",
+                "verification_status": "not_applicable",
+            }
+        ],
         "as_of": "2023-04-20",
         "evidence": DISSENT["evidence"],
+        "evidence_language": None,
+        "evidence_translated": False,
         "note": None,
         "retracted_at": None,
         "retraction_note": None,
@@ -115,7 +135,8 @@ def test_dissenting_statement_end_to_end_updates_every_view(client: TestClient, 
     lethal_sources = " ".join(sorted([STATEMENT, CHART, GRAD]))
     assert (
         f"RS,SRB,Serbia,no,no,yes,yes,false,true,false,false,{CHART},{lethal_sources},{CHART},"
-        f"{CHART},true,true,true,true"  # the statement is not_applicable; the chart unverified
+        f"{CHART},true,true,true,true,"  # the statement is not_applicable; the chart unverified
+        "reported,reported,reported,reported,reported"
     ) in rows
 
     stats_after = stats_counts(client)
@@ -242,12 +263,19 @@ def test_seed_loader_refuses_what_the_api_refuses(
     """The same row appended to assessments.csv fails on the same field."""
     folder = tmp_path / "seeds"
     shutil.copytree(SEEDS, folder)
-    row = {**DISSENT, "source": CHART, "reported_via": "", "note": "", **changes}
+    row = {
+        **DISSENT,
+        "source": CHART,
+        "reported_via": "",
+        "relayed_through": "",
+        "evidence_language": "",
+        "note": "",
+        **changes,
+    }
     buffer = io.StringIO()
-    columns = ["country", "category", "value", "source", "reported_via", "as_of"]
-    csv.writer(buffer, lineterminator="\n").writerow(
-        [row[c] or "" for c in [*columns, "evidence", "note"]]
-    )
+    columns = ["country", "category", "value", "source", "reported_via", "relayed_through"]
+    columns += ["as_of", "evidence", "evidence_language", "note"]
+    csv.writer(buffer, lineterminator="\n").writerow([row[c] or "" for c in columns])
     with (folder / "assessments.csv").open("a", encoding="utf-8") as handle:
         handle.write(buffer.getvalue())
     with pytest.raises(SeedValidationError) as raised:

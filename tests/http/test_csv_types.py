@@ -34,6 +34,9 @@ CSVW_TYPE = "application/csvm+json"
 # pandas 3 names its text dtype `str`; an all-empty text column stays `object`.
 PANDAS_DTYPES = {"str": {"str", "object"}, "bool": {"bool"}, "int64": {"int64"}}
 RETRACTION = {"retracted_at", "retraction_note"}
+# The provenance the assessments JSON adds: the long export (/exports/assessments.csv)
+# carries the chain as `relay_chain` and the language; the per-country CSV does not.
+PROVENANCE = {"relayed_through", "relay_chain", "evidence_language", "evidence_translated"}
 DISPUTED = [f"disputed_{key.value}" for key in CategoryKey]
 UNVERIFIED = [f"unverified_{key.value}" for key in CategoryKey]
 SOURCES = [f"sources_{key.value}" for key in CategoryKey]
@@ -146,6 +149,8 @@ def _json_rows(client: TestClient, url: str) -> list[dict[str, Any]]:
                 row[f"unverified_{position['category']}"] = any(
                     s["verification_status"] in NOT_ESTABLISHED for s in position["sources"]
                 )
+                row[f"coverage_{position['category']}"] = position["coverage"]
+            row["coverage"] = item["coverage"]
             rows.append(row)
         else:
             rows.append(item)
@@ -271,8 +276,9 @@ def test_readers_given_the_documents_types_read_what_the_json_says(
     ducks = _duckdb(response, tmp_path, dtype=types)
     header = list(frame.columns)
     json_rows = _json_rows(disputed_client, url)
-    # The assessments JSON also says whether each was retracted; the CSV leaves that out.
-    assert {k for row in json_rows for k in row} - set(header) <= RETRACTION
+    # The assessments JSON also says whether each was retracted, and its relay chain; the
+    # per-country CSV leaves those out.
+    assert {k for row in json_rows for k in row} - set(header) <= RETRACTION | PROVENANCE
     expected = [{k: row[k] for k in header} for row in json_rows]
     assert _records(frame) == expected
     assert _records(ducks) == expected

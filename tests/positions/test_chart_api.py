@@ -20,7 +20,12 @@ from tests.factories import ARTICLE, CHART, GRAD, SEEDS, load_seed_folder
 from tests.problems import assert_problem
 
 CATEGORIES = ["training", "lethal_aid", "future_capability", "future_will"]
+# The seed article's three governments, reported in all four categories.
 REPORTED = ["AT", "MT", "RS"]
+# Delo's thirteen (future capability and will only); seven of them with capability declining.
+DELO = ["BE", "BG", "DK", "EE", "HR", "IS", "LT", "LU", "LV", "PT", "RO", "SI", "SK"]
+DECLINING_CAPABILITY = ["BE", "DK", "LU", "LV", "PT", "RO", "SK"]
+WITH_A_VALUE = [*REPORTED, *DELO]
 
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
 NDJSON_TYPE = "application/x-ndjson"
@@ -28,14 +33,26 @@ POSITIONS_HEADER = (
     "code,alpha3,name,training,lethal_aid,future_capability,future_will,"
     "disputed_training,disputed_lethal_aid,disputed_future_capability,disputed_future_will,"
     "sources_training,sources_lethal_aid,sources_future_capability,sources_future_will,"
-    "unverified_training,unverified_lethal_aid,unverified_future_capability,unverified_future_will"
+    "unverified_training,unverified_lethal_aid,unverified_future_capability,unverified_future_will,"
+    "coverage,coverage_training,coverage_lethal_aid,coverage_future_capability,"
+    "coverage_future_will"
 )
 NOT_DISPUTED = ["false"] * 4
 # The provenance columns of a country only the chart reports on (the chart and GRAD are
 # unverified), and of an unreported one; Serbia's sources, sorted.
-BY_CHART = f"{CHART},{CHART},{CHART},{CHART},true,true,true,true"
-UNREPORTED = ",,,,false,false,false,false"
-SERBIA = f"{CHART},{GRAD} {CHART},{CHART},{CHART},true,true,true,true"
+# Then the coverage columns: the country's, then each category's.
+ALL_REPORTED = ",".join(["reported"] * 5)
+ON_THE_CHART = ",".join(["covered_not_reported"] * 5)
+NOT_ON_THE_CHART = ",".join(["not_known_covered"] * 5)
+BY_CHART = f"{CHART},{CHART},{CHART},{CHART},true,true,true,true,{ALL_REPORTED}"
+UNREPORTED = f",,,,false,false,false,false,{NOT_ON_THE_CHART}"
+UNREPORTED_ROW = f",,,,false,false,false,false,{ON_THE_CHART}"
+SERBIA = f"{CHART},{GRAD} {CHART},{CHART},{CHART},true,true,true,true,{ALL_REPORTED}"
+# Belgium: Delo's two values, on the chart.
+BELGIUM = (
+    f"unknown,unknown,decreasing,yes,false,false,false,false,,,{CHART},{CHART},"
+    "false,false,true,true,reported,covered_not_reported,covered_not_reported,reported,reported"
+)
 COUNTRIES_HEADER = "code,alpha3,numeric,name,official_name"
 ASSESSMENTS_HEADER = (
     "id,country_code,category,value,source_id,reported_via_id,as_of,evidence,note,"
@@ -98,7 +115,7 @@ def test_positions_lists_every_country_by_name(client: TestClient) -> None:
     assert names[:3] == ["Albania", "Austria", "Belgium"]
     assert names[-1] == "United Kingdom"
     for item in body["items"]:
-        assert set(item) == {"country", "as_of", "source", "positions"}
+        assert set(item) == {"country", "as_of", "source", "positions", "coverage", "claims"}
         assert item["as_of"] is None and item["source"] is None
         assert [p["category"] for p in item["positions"]] == CATEGORIES
 
@@ -132,21 +149,22 @@ def test_positions_filtered_by_category_and_value(client: TestClient) -> None:
     assert codes("training", "no") == REPORTED
     assert codes("lethal_aid", "yes") == ["RS"]
     assert codes("lethal_aid", "no") == ["AT", "MT"]
-    assert codes("future_will", "decreasing") == []
+    assert codes("future_will", "decreasing") == ["BG", "SI"]
+    assert sorted(codes("future_capability", "decreasing")) == DECLINING_CAPABILITY
     assert len(codes("training", "unknown")) == 36
 
 
 def test_positions_reported_true_keeps_countries_with_a_value(client: TestClient) -> None:
     body = client.get("/positions", params={"reported": "true"}).json()
-    assert body["total"] == 3
-    assert _codes(body) == REPORTED
+    assert body["total"] == 16
+    assert sorted(_codes(body)) == sorted(WITH_A_VALUE)
 
 
 def test_positions_reported_false_keeps_the_unreported(client: TestClient) -> None:
     body = client.get("/positions", params={"reported": "false"}).json()
-    assert body["total"] == 36
-    assert len(body["items"]) == 36
-    assert not set(_codes(body)) & set(REPORTED)
+    assert body["total"] == 39 - 16
+    assert len(body["items"]) == 39 - 16
+    assert not set(_codes(body)) & set(WITH_A_VALUE)
     assert all(_values(item) == dict.fromkeys(CATEGORIES, "unknown") for item in body["items"])
 
 
@@ -155,11 +173,11 @@ def test_positions_reported_false_keeps_the_unreported(client: TestClient) -> No
     [
         # Alone, each has a documented meaning: every schema-valid request is answered.
         ({"category": "training"}, ["AT", "MT", "RS"]),
-        ({"value": "yes"}, ["RS"]),
-        ({"value": "no"}, ["AT", "MT", "RS"]),
-        ({"value": "decreasing"}, []),
+        ({"value": "yes"}, sorted(set(DELO) | {"RS"})),
+        ({"value": "no"}, ["AT", "EE", "IS", "LT", "MT", "RS"]),
+        ({"value": "decreasing"}, sorted({*DECLINING_CAPABILITY, "BG", "SI"})),
         ({"category": "lethal_aid", "value": "yes"}, ["RS"]),
-        ({"category": "training", "value": "unknown", "reported": "true"}, []),
+        ({"category": "training", "value": "unknown", "reported": "true"}, DELO),
     ],
 )
 def test_positions_category_and_value_each_filter_alone(
@@ -275,11 +293,12 @@ def test_stats_counts_countries_per_value(client: TestClient) -> None:
         "source": None,
         "group": None,
         "countries": 39,
+        "coverage": {"reported": 16, "covered_not_reported": 3, "not_known_covered": 20},
         "categories": _stats(
             training=(0, 3, 0, 36),
             lethal_aid=(1, 2, 0, 36),
-            future_capability=(1, 2, 0, 36),
-            future_will=(1, 2, 0, 36),
+            future_capability=(3, 5, 7, 24),
+            future_will=(12, 2, 2, 23),
         ),
     }
 
@@ -300,6 +319,8 @@ def test_stats_as_of_before_the_chart_counts_only_the_grad_documents(
         "source": None,
         "group": None,
         "countries": 39,
+        # Serbia, by the Grad documents alone; the chart's other rows are known, unreported.
+        "coverage": {"reported": 1, "covered_not_reported": 18, "not_known_covered": 20},
         "categories": _stats(
             training=(0, 0, 0, 39),
             lethal_aid=(1, 0, 0, 38),
@@ -315,6 +336,8 @@ def test_stats_restricted_to_one_source(client: TestClient) -> None:
         "source": GRAD,
         "group": None,
         "countries": 39,
+        # Coverage is the Grad documents' own: they list no governments.
+        "coverage": {"reported": 1, "covered_not_reported": 0, "not_known_covered": 38},
         "categories": _stats(
             training=(0, 0, 0, 39),
             lethal_aid=(1, 0, 0, 38),
@@ -357,9 +380,10 @@ def test_positions_csv_by_format_parameter(client: TestClient) -> None:
     assert response.headers["content-disposition"] == 'inline; filename="positions.csv"'
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
-        f"AL,ALB,Albania,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
+        "AL,ALB,Albania,unknown,unknown,unknown,unknown,false,false,false,false,"
+        f"{UNREPORTED_ROW}\r\n"
         f"AT,AUT,Austria,no,no,no,no,false,false,false,false,{BY_CHART}\r\n"
-        f"BE,BEL,Belgium,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
+        f"BE,BEL,Belgium,{BELGIUM}\r\n"
     )
 
 
@@ -382,8 +406,8 @@ def test_positions_csv_exports_every_country(client: TestClient) -> None:
     assert f"RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false,{SERBIA}\r\n" in text
     assert f"MT,MLT,Malta,no,no,no,no,false,false,false,false,{BY_CHART}\r\n" in text
     assert (
-        f"TR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
-        in text
+        "TR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false,"
+        f"{UNREPORTED_ROW}\r\n" in text
     )
     rows = _csv_rows(response)
     assert rows[0] == POSITIONS_HEADER.split(",")
@@ -422,7 +446,8 @@ def test_positions_csv_is_utf8(client: TestClient) -> None:
     assert (
         response.content
         == (
-            f"{POSITIONS_HEADER}\r\nTR,TUR,Türkiye,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
+            f"{POSITIONS_HEADER}\r\nTR,TUR,Türkiye,unknown,unknown,unknown,unknown,"
+            f"false,false,false,false,{UNREPORTED_ROW}\r\n"
         ).encode()
     )
 
@@ -440,7 +465,8 @@ def test_positions_csv_honours_filters(client: TestClient) -> None:
     before = client.get("/positions", params={"format": "csv", "as_of": "2023-01-01"})
     assert (
         f"RS,SRB,Serbia,unknown,yes,unknown,unknown,false,false,false,false,,{GRAD},,,"
-        "false,true,false,false\r\n"
+        "false,true,false,false,reported,covered_not_reported,reported,covered_not_reported,"
+        "covered_not_reported\r\n"
     ) in before.text
 
 
@@ -449,13 +475,13 @@ def test_positions_csv_honours_limit_and_offset(client: TestClient) -> None:
     assert response.text == (
         f"{POSITIONS_HEADER}\r\n"
         f"RS,SRB,Serbia,no,yes,yes,yes,false,false,false,false,{SERBIA}\r\n"
-        f"SK,SVK,Slovakia,unknown,unknown,unknown,unknown,false,false,false,false,{UNREPORTED}\r\n"
+        f"SK,SVK,Slovakia,{BELGIUM}\r\n"
     )
 
 
 def test_positions_csv_of_no_rows_is_the_header_alone(client: TestClient) -> None:
     response = client.get(
-        "/positions", params={"format": "csv", "category": "future_will", "value": "decreasing"}
+        "/positions", params={"format": "csv", "category": "training", "value": "decreasing"}
     )
     assert response.status_code == 200
     assert response.text == f"{POSITIONS_HEADER}\r\n"

@@ -75,9 +75,14 @@ def test_unreported_country_reads_unknown_not_no(client: TestClient) -> None:
             "source_ids": [],
             "sources": [],
             "assessments": [],
+            # Germany is not known to be a row of the chart: the other kind of unknown.
+            "coverage": "not_known_covered",
+            "claims": [],
+            "denials": [],
         }
         for key in CATEGORIES
     ]
+    assert (body["coverage"], body["claims"]) == ("not_known_covered", [])
 
 
 def test_positions_as_of_before_the_chart_keeps_only_earlier_assessments(
