@@ -917,7 +917,9 @@
       valueBadge(position.value),
       position.as_of ? ` as of ${position.as_of}` : "",
       position.disputed ? disputedMark() : null,
-      el("span", { className: `coverage-note coverage-${position.coverage || "not_known_covered"}`, text: `(${coverageLabel(position.coverage)})` }),
+      position.value === "unknown"
+        ? el("span", { className: "coverage-note", text: `(${coverageLabel(position.coverage)})` })
+        : null,
     ]);
     const view = el("p", { className: "hint", text: `View: ${describeView({ ...filters, category: "", value: "" }).join("; ")}.` });
     const parts = [summary];

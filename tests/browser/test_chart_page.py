@@ -641,6 +641,7 @@ def test_chart_rows_and_claims_without_a_column_are_on_the_page(
     page.keyboard.press("Enter")
     dialog = _dialog(page, "Greece — Training")
     expect(dialog).to_contain_text("The chart is known to have a row for Greece")
+    expect(dialog.locator(".provenance-summary")).to_contain_text("(on the chart, not reported)")
     lumped = dialog.locator(".country-claims")
     expect(lumped.get_by_role("heading")).to_have_text(
         "Reports that name Greece without a column (3)"
@@ -679,10 +680,12 @@ def test_screenshots_of_the_public_record(
     holds a committed copy (copied by hand from test-output/, not written by the tests)."""
     page = new_page(browser, live_server, page_errors, width, height)
     try:
-        _open_chart(page, "?show=chart")
+        _open_chart(page, "?show=all")
         # No sideways scrolling, with the longer cell texts.
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        _row(page, "GR").scroll_into_view_if_needed()
+        # Germany (not known to be on the chart) next to Greece (on it, with claims only).
+        start = _row(page, "DE" if width < 600 else "FR")
+        start.evaluate("e => { e.scrollIntoView({ block: 'start' }); window.scrollBy(0, -48); }")
         screenshot(page, tmp_path, f"chart-record-{backend}-{width}-table.png", full_page=False)
         _cell(page, SERBIA_NAMES[1]).click()
         dialog = _dialog(page, "Serbia — Lethal aid")
