@@ -118,6 +118,11 @@
     return qualifier === "on_or_after" ? `on or after ${date}` : date;
   }
 
+  /** Only http(s) addresses become links (never `javascript:` or the like from data). */
+  function webUrl(url) {
+    return typeof url === "string" && /^https?:\/\//i.test(url);
+  }
+
   function coverageLabel(coverage) {
     return COVERAGE_LABELS[coverage] || COVERAGE_LABELS.not_known_covered;
   }
@@ -542,7 +547,7 @@
   function sourceRef(id) {
     const source = state.sources.get(id);
     if (!source) return el("code", { text: id });
-    const title = source.url
+    const title = webUrl(source.url)
       ? el("a", { href: source.url, rel: "noopener noreferrer", className: "source-link" }, [el("cite", { text: source.title })])
       : el("cite", { text: source.title });
     const publisher = source.publisher ? `${source.publisher}: ` : "";
@@ -782,7 +787,7 @@
     if (!hops || hops.length < 2) return null;
     const list = el("ol", { className: "relay-chain", "aria-label": "Relay chain, from the source to the report we read" });
     for (const hop of hops) {
-      const title = hop.url
+      const title = webUrl(hop.url)
         ? el("a", { href: hop.url, rel: "noopener noreferrer", className: "source-link" }, [el("cite", { text: hop.title })])
         : el("cite", { text: hop.title });
       const status = VERIFICATION_LABELS[hop.verification_status] || hop.verification_status;

@@ -451,7 +451,15 @@ def test_chart_page_renders_api_text_as_text_never_as_html(
     for item in body["items"]:
         if item["country"]["code"] == "RS":
             item["country"]["name"] = f"Serbia {hostile}"
-            item["positions"][1]["assessments"][0]["evidence"] = hostile
+            lethal_aid = item["positions"][1]
+            lethal_aid["assessments"][0]["evidence"] = hostile
+            lethal_aid["assessments"][0]["relay_chain"][-1]["title"] = hostile
+            lethal_aid["assessments"][0]["relay_chain"][-1]["url"] = "javascript:alert(1)"
+            lethal_aid["denials"][0]["speaker"] = hostile
+            lethal_aid["claims"][0]["summary"] = hostile
+            item["claims"] = [
+                {**lethal_aid["claims"][0], "id": "lumped", "kind": "lumped", "countries": ["RS"]}
+            ]
 
     def answer_with_hostile_text(route: Route) -> None:
         route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
@@ -462,6 +470,12 @@ def test_chart_page_renders_api_text_as_text_never_as_html(
     expect(serbia.locator('th[scope="row"]')).to_contain_text(hostile)
     serbia.locator('a[data-category="lethal_aid"]').click()
     expect(page.locator("#provenance")).to_contain_text(hostile)
+    hop = page.locator("#provenance .relay-chain").first.locator("li").last
+    expect(hop).to_contain_text(hostile)
+    expect(hop.locator("a")).to_have_count(0)  # a javascript: URL is not linked
+    expect(page.locator("#provenance .denial").first).to_contain_text(hostile)
+    expect(page.locator("#provenance .claims-normal li").first).to_contain_text(hostile)
+    expect(page.locator("#provenance .country-claims")).to_contain_text(hostile)
     assert page.locator("img").count() == 0
     assert page.evaluate("window.injected") is None
     assert page_errors == []
