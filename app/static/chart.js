@@ -4,6 +4,7 @@
 (function () {
   "use strict";
 
+  const CHART_ROWS = 38; // the leaked chart assessed 38 governments (which 38 is not public)
   const PAGE_SIZE = 500; // the API's maximum page size; we page until `total` is reached
   const VALUES = ["yes", "no", "decreasing", "unknown"];
   const VALUE_LABELS = { yes: "Yes", no: "No", decreasing: "Decreasing", unknown: "Unknown" };
@@ -22,6 +23,26 @@
     analysis: "analysis",
     other: "other",
   };
+  // Languages of sources and of the evidence we quote (ISO 639-1); unknown codes show as-is.
+  const LANGUAGE_NAMES = {
+    en: "English",
+    sl: "Slovenian",
+    ru: "Russian",
+    sr: "Serbian",
+    pl: "Polish",
+    hr: "Croatian",
+    bg: "Bulgarian",
+    de: "German",
+    fr: "French",
+    el: "Greek",
+    uk: "Ukrainian",
+  };
+  // Whether the chart is known to have a row for a government, and a value in a cell.
+  const COVERAGE_LABELS = {
+    reported: "reported",
+    covered_not_reported: "on the chart, not reported",
+    not_known_covered: "not known to be on the chart",
+  };
   // The page URL: the filters, and the cell whose provenance is open (`country` + `category`).
   // The value filter has its own names so that `category` can name the open cell.
   const FILTER_PARAMS = ["filter_category", "filter_value", "source", "as_of", "show"];
@@ -33,6 +54,7 @@
     asserting: new Set(), // ids of sources with assessments of their own
     relaying: new Set(), // ids of sources that only relay others' values (`reported_via`)
     items: [],
+    inView: [], // every country of the view, whatever the "Governments" choice (for the summary)
     reported: [], // the view's countries with at least one value (for the summary)
     stats: null,
     controller: null,
@@ -85,6 +107,32 @@
     ]);
   }
 
+  function languageName(code) {
+    if (!code) return "language unknown";
+    return LANGUAGE_NAMES[code] || code;
+  }
+
+  /** "2023-04-16", "on or after 2023-04-16", or "date unknown". */
+  function dateText(date, qualifier) {
+    if (!date) return "date unknown";
+    return qualifier === "on_or_after" ? `on or after ${date}` : date;
+  }
+
+  /** Only http(s) addresses become links (never `javascript:` or the like from data). */
+  function webUrl(url) {
+    return typeof url === "string" && /^https?:\/\//i.test(url);
+  }
+
+  function coverageLabel(coverage) {
+    return COVERAGE_LABELS[coverage] || COVERAGE_LABELS.not_known_covered;
+  }
+
+  /** "(Slovenian report; English wording ours)" for a translated summary, else "". */
+  function languageNote(language, translated, noun) {
+    if (!translated) return "";
+    return ` (${languageName(language)} ${noun || "report"}; English wording ours)`;
+  }
+
   function disputedMark() {
     return el("span", { className: "disputed-mark" }, [
       el("span", { className: "glyph", "aria-hidden": "true", text: "⚠" }),
@@ -130,9 +178,15 @@
 
   // -- filters, URL state, CSV link ------------------------------------------------------
 
-  function showAll() {
+  /** Which governments the grid lists: "" (with a value), "chart" (known chart rows), "all". */
+  function showChoice() {
     const checked = controls.form.querySelector('input[name="show"]:checked');
-    return Boolean(checked && checked.value === "all");
+    return checked && ["all", "chart"].includes(checked.value) ? checked.value : "";
+  }
+
+  /** The chart is known to have a row for this government (with or without a value). */
+  function onChart(item) {
+    return item.coverage === "reported" || item.coverage === "covered_not_reported";
   }
 
   function currentFilters() {
@@ -141,7 +195,7 @@
       value: controls.value.value,
       source: controls.source.value,
       as_of: controls.asOf.value,
-      show: showAll() ? "all" : "",
+      show: showChoice(),
     };
   }
 
@@ -228,9 +282,8 @@
     }
     const asOf = params.get("as_of");
     if (asOf && /^\d{4}-\d{2}-\d{2}$/.test(asOf)) controls.asOf.value = asOf;
-    const all = controls.form.querySelector('input[name="show"][value="all"]');
-    all.checked = params.get("show") === "all";
-    if (!all.checked) controls.form.querySelector('input[name="show"][value=""]').checked = true;
+    const show = ["all", "chart"].includes(params.get("show")) ? params.get("show") : "";
+    controls.form.querySelector(`input[name="show"][value="${show}"]`).checked = true;
     const country = (params.get("country") || "").toUpperCase();
     const category = params.get("category");
     if (/^[A-Z]{2}$/.test(country) && state.categoryByKey.has(category)) {
@@ -279,10 +332,16 @@
     const noun = count === 1 ? "government" : "governments";
     const parts = describeView(filters);
     const whose = parts[0].startsWith("whose ") ? ` ${parts.shift()}` : "";
-    const scope = filters.show || whose ? "" : " with a reported value";
+    let scope = " with a reported value";
+    if (filters.show === "chart") scope = " known to be on the chart";
+    if (filters.show === "all" || (whose && filters.show !== "chart")) scope = "";
     let text = `Showing ${count} ${noun}${scope}${whose}; ${parts.join("; ")}.`;
     if (!filters.show && !whose && state.stats) {
-      text += ` ${state.stats.countries - count} more read Unknown in every category: choose “All in the catalogue” to list them.`;
+      const onChartOnly = state.inView.filter((item) => onChart(item) && !hasValue(item)).length;
+      const chartNote = onChartOnly ? ` (${onChartOnly} of them on the chart, not reported)` : "";
+      text +=
+        ` ${state.stats.countries - count} more read Unknown in every category${chartNote}: ` +
+        "choose “On the chart” or “All in the catalogue” to list them.";
     }
     if (Boolean(filters.category) !== Boolean(filters.value)) {
       text += " Choose both a category and a value to filter by value.";
@@ -378,12 +437,24 @@
     const stats = state.stats;
     const reported = state.reported.filter(hasValue);
     const names = reported.map((item) => item.country.name);
+    const chartRows = state.inView.filter(onChart);
+    const noValue = chartRows.filter((item) => !hasValue(item)).map((item) => item.country.name);
     $("summary-lede").textContent = stats
       ? `${plural(reported.length, "government")} of the ${stats.countries} we list ` +
         `${reported.length === 1 ? "has" : "have"} a reported value in this view` +
         `${names.length ? ` (${names.join(", ")})` : ""}. For the other ` +
         `${stats.countries - reported.length}, no source we hold reports any value: Unknown.`
       : "";
+    $("summary-chart").textContent = stats
+      ? `Chart rows: the chart assessed ${CHART_ROWS} governments, and which ones is not public. ` +
+        `We know ${chartRows.length} of its ${CHART_ROWS} rows` +
+        (noValue.length
+          ? `: the ${reported.length} with a value, and ${noValue.join(", ")} on the chart, not reported.`
+          : ".") +
+        ` The other ${stats.countries - chartRows.length} governments we list are not known to be on the chart.`
+      : "";
+    renderLumpedClaims($("summary-claims"), state.inView, null);
+    $("summary-claims-block").hidden = $("summary-claims").childElementCount === 0;
     $("country-count").textContent = stats ? String(stats.countries) : "every government in our catalogue";
 
     const body = $("summary-body");
@@ -430,29 +501,88 @@
     }
   }
 
+  /**
+   * The claims that name governments without a column (`kind: lumped`), one entry per claim,
+   * into `list`. With `only` (a country item), just the claims naming that country.
+   */
+  function renderLumpedClaims(list, items, only) {
+    const names = new Map(items.map((item) => [item.country.code, item]));
+    const claims = new Map();
+    for (const item of only ? [only] : items) {
+      for (const claim of item.claims || []) claims.set(claim.id, claim);
+    }
+    list.replaceChildren();
+    for (const claim of claims.values()) {
+      const named = claim.countries.map((code) => {
+        const item = names.get(code) || (only && only.country.code === code ? only : null);
+        const name = item ? item.country.name : code;
+        if (item && !hasValue(item) && !only) {
+          // No value for this government: the claim is all we hold, so link to its sources.
+          const first = state.categories.length ? state.categories[0].key : "";
+          return el("span", null, [
+            el("a", { href: cellHref(code, first), className: "claim-country", "data-country": code, text: name }),
+            " (no value: these reports are all we hold)",
+          ]);
+        }
+        return name;
+      });
+      const countries = el("span", { className: "claim-countries" }, ["Names: "]);
+      named.forEach((name, index) => countries.append(index ? ", " : "", name));
+      list.append(
+        el("li", { className: "claim claim-lumped", "data-claim-id": claim.id, "data-source-id": claim.source_id }, [
+          sourceRef(claim.source_id),
+          `, ${dateText(claim.stated_on, claim.stated_on_qualifier)}: `,
+          claim.summary,
+          el("span", { className: "language-note", text: languageNote(claim.language, claim.translated) }),
+          " ",
+          countries,
+          ".",
+          claim.note ? el("span", { className: "claim-note", text: ` ${claim.note}` }) : null,
+        ]),
+      );
+    }
+  }
+
+  /** A source by publisher and title, the title linked when the source has a URL. */
+  function sourceRef(id) {
+    const source = state.sources.get(id);
+    if (!source) return el("code", { text: id });
+    const title = webUrl(source.url)
+      ? el("a", { href: source.url, rel: "noopener noreferrer", className: "source-link" }, [el("cite", { text: source.title })])
+      : el("cite", { text: source.title });
+    const publisher = source.publisher ? `${source.publisher}: ` : "";
+    return el("span", { className: "source-ref", "data-source-id": id }, [publisher, title]);
+  }
+
   /** What a screen reader says for a cell: "Serbia, lethal aid: yes, 2 sources". */
   function cellName(item, position) {
     const count = position.source_ids.length;
     const value = valueLabel(position.value).toLowerCase();
-    const sources = count ? plural(count, "source") : "no source reports a value";
+    const sources = count ? plural(count, "source") : coverageLabel(position.coverage);
     const disputed = position.disputed ? ", disputed" : "";
-    return `${item.country.name}, ${categoryLabel(position.category).toLowerCase()}: ${value}${disputed}, ${sources}`;
+    const denials = (position.denials || []).length;
+    const denied = denials ? `, ${plural(denials, "statement")} contradicting it` : "";
+    return `${item.country.name}, ${categoryLabel(position.category).toLowerCase()}: ${value}${disputed}, ${sources}${denied}`;
   }
 
   function cellLink(item, position) {
     const value = VALUES.includes(position.value) ? position.value : "unknown";
+    const coverage = COVERAGE_LABELS[position.coverage] ? position.coverage : "not_known_covered";
+    const denials = (position.denials || []).length;
     return el(
       "a",
       {
         href: cellHref(item.country.code, position.category),
-        className: `cell value-${value}${position.disputed ? " is-disputed" : ""}`,
+        className: `cell value-${value} coverage-${coverage}${position.disputed ? " is-disputed" : ""}`,
         tabindex: "-1",
         "aria-label": cellName(item, position),
+        "aria-describedby": (item.claims || []).length ? claimsNoteId(item) : null,
         "aria-haspopup": "dialog",
         "data-country": item.country.code,
         "data-category": position.category,
         "data-value": position.value,
         "data-disputed": position.disputed ? "true" : "false",
+        "data-coverage": coverage,
       },
       [
         el("span", { className: "cell-category", text: categoryLabel(position.category) }),
@@ -462,12 +592,31 @@
           el("span", { className: "value-label", text: valueLabel(position.value) }),
         ]),
         position.disputed ? disputedMark() : null,
+        // Text-node spaces keep the words apart in the cell's text (the notes are blocks).
+        value === "unknown" ? " " : null,
+        value === "unknown" ? el("span", { className: "cell-note cell-coverage", text: coverageLabel(coverage) }) : null,
+        denials ? " " : null,
+        denials ? el("span", { className: "cell-note cell-denials", text: plural(denials, "denial") }) : null,
       ],
     );
   }
 
+  function claimsNoteId(item) {
+    return `claims-note-${item.country.code}`;
+  }
+
   function unknownPosition(key) {
-    return { category: key, value: "unknown", disputed: false, as_of: null, source_ids: [], assessments: [] };
+    return {
+      category: key,
+      value: "unknown",
+      disputed: false,
+      as_of: null,
+      source_ids: [],
+      assessments: [],
+      coverage: "not_known_covered",
+      claims: [],
+      denials: [],
+    };
   }
 
   function positionOf(item, key) {
@@ -490,6 +639,14 @@
         el("th", { scope: "row", role: "rowheader", title: item.country.official_name || item.country.name }, [
           el("span", { className: "country-name", text: item.country.name }),
           el("span", { className: "code", text: item.country.code }),
+          (item.claims || []).length ? " " : null,
+          (item.claims || []).length
+            ? el("span", {
+                className: "row-note",
+                id: claimsNoteId(item),
+                text: `${plural(item.claims.length, "report")} name it without a column`,
+              })
+            : null,
         ]),
       ]);
       for (const category of state.categories) {
@@ -607,14 +764,133 @@
       ...(source && source.document_date ? field("Document date", source.document_date) : []),
       ...field("Value", valueBadge(assessment.value)),
       ...field("As of", el("time", { datetime: assessment.as_of, text: assessment.as_of })),
-      ...field("Evidence", assessment.evidence || none()),
+      ...field(
+        "Evidence",
+        assessment.evidence || none(),
+        el("span", {
+          className: "language-note",
+          text: assessment.evidence ? languageNote(assessment.evidence_language, assessment.evidence_translated) : "",
+        }),
+      ),
       ...field("Note", assessment.note || none()),
-      ...field("Reported via", reportedVia),
+      ...field("Relay chain", relayChain(assessment.relay_chain) || reportedVia),
       ...field("Verification status", status),
     ];
     return el("article", { className: "assessment", "data-source-id": assessment.source_id }, [
       el("h3", { text: sourceTitle(assessment.source_id) }),
       el("dl", null, rows),
+    ]);
+  }
+
+  /** The hops a value came through, in order (the chart first, the report we read last). */
+  function relayChain(hops) {
+    if (!hops || hops.length < 2) return null;
+    const list = el("ol", { className: "relay-chain", "aria-label": "Relay chain, from the source to the report we read" });
+    for (const hop of hops) {
+      const title = webUrl(hop.url)
+        ? el("a", { href: hop.url, rel: "noopener noreferrer", className: "source-link" }, [el("cite", { text: hop.title })])
+        : el("cite", { text: hop.title });
+      const status = VERIFICATION_LABELS[hop.verification_status] || hop.verification_status;
+      list.append(
+        el("li", { className: "relay-hop", "data-source-id": hop.id }, [
+          el("strong", { className: "hop-publisher", text: hop.publisher || hop.id }),
+          ": ",
+          title,
+          el("span", {
+            className: "hop-details",
+            text:
+              ` — ${dateText(hop.published_on, hop.published_on_qualifier)}; ${languageName(hop.language)}; ` +
+              `${KIND_LABELS[hop.kind] || hop.kind}; ${status}`,
+          }),
+        ]),
+      );
+    }
+    return list;
+  }
+
+  /** Statements that contradict a cell's value. They are shown apart and never change it. */
+  function denialsSection(position) {
+    const denials = position.denials || [];
+    if (!denials.length) return null;
+    const list = el("ul", { className: "denial-list" });
+    for (const denial of denials) {
+      const reportedIn = el("span", { className: "reported-in" }, ["Reported in: "]);
+      denial.reported_in.forEach((id, index) => reportedIn.append(index ? "; " : "", sourceRef(id)));
+      list.append(
+        el("li", { className: "denial", "data-denial-id": denial.id }, [
+          el("strong", { className: "denial-speaker", text: denial.speaker }),
+          denial.speaker_role ? `, ${denial.speaker_role}` : "",
+          ", ",
+          el("time", { datetime: denial.stated_on, text: dateText(denial.stated_on, "exact") }),
+          ": ",
+          denial.summary,
+          el("br"),
+          reportedIn,
+          ".",
+          denial.note ? el("span", { className: "denial-note", text: ` ${denial.note}` }) : null,
+        ]),
+      );
+    }
+    return el("section", { className: "denials", "aria-labelledby": "denials-title" }, [
+      el("h3", { id: "denials-title", text: `Statements that contradict this value (${denials.length})` }),
+      el("p", {
+        className: "hint",
+        text:
+          `They do not change the value above, which is what the sources report the chart says (${valueLabel(position.value)}). ` +
+          "They are what was said in reply; we record them without judging which is true.",
+      }),
+      list,
+    ]);
+  }
+
+  /** Other reports of the same cell: corroborations ("also reported by") and misreports. */
+  function claimsSection(position) {
+    const claims = position.claims || [];
+    if (!claims.length) return null;
+    const claimItem = (claim) =>
+      el("li", { className: `claim claim-${claim.rank}`, "data-claim-id": claim.id, "data-source-id": claim.source_id }, [
+        claim.rank === "deprecated" ? el("strong", { className: "misreport-label", text: "Misreport: " }) : null,
+        sourceRef(claim.source_id),
+        `, ${dateText(claim.stated_on, claim.stated_on_qualifier)}`,
+        claim.value ? [" (reads ", valueBadge(claim.value, "badge-inline"), ")"] : null,
+        `: ${claim.summary}`,
+        el("span", { className: "language-note", text: languageNote(claim.language, claim.translated) }),
+        claim.rank === "deprecated" && claim.rank_reason
+          ? el("span", { className: "rank-reason" }, [el("br"), el("strong", { text: "Why it is set aside: " }), claim.rank_reason])
+          : null,
+      ].flat());
+    const normal = claims.filter((c) => c.rank !== "deprecated");
+    const deprecated = claims.filter((c) => c.rank === "deprecated");
+    const parts = [];
+    if (normal.length) {
+      parts.push(
+        el("h3", { text: `Also reported by (${normal.length})` }),
+        el("ul", { className: "claim-list claims-normal" }, normal.map(claimItem)),
+      );
+    }
+    if (deprecated.length) {
+      parts.push(
+        el("h3", { text: `Misreports, not counted (${deprecated.length})` }),
+        el("ul", { className: "claim-list claims-deprecated" }, deprecated.map(claimItem)),
+      );
+    }
+    return el("section", { className: "claims" }, parts);
+  }
+
+  /** The country's claims that name no column (for Greece, all that we hold). */
+  function countryClaimsSection(item) {
+    if (!(item.claims || []).length) return null;
+    const list = el("ul", { className: "claim-list claims-lumped" });
+    renderLumpedClaims(list, state.inView.length ? state.inView : [item], item);
+    return el("section", { className: "claims country-claims" }, [
+      el("h3", { text: `Reports that name ${item.country.name} without a column (${item.claims.length})` }),
+      el("p", {
+        className: "hint",
+        text: hasValue(item)
+          ? "They set no value in any cell; the values come from the sources above."
+          : `They set no value in any cell: ${item.country.name} reads Unknown everywhere.`,
+      }),
+      list,
     ]);
   }
 
@@ -646,6 +922,9 @@
       valueBadge(position.value),
       position.as_of ? ` as of ${position.as_of}` : "",
       position.disputed ? disputedMark() : null,
+      position.value === "unknown"
+        ? el("span", { className: "coverage-note", text: `(${coverageLabel(position.coverage)})` })
+        : null,
     ]);
     const view = el("p", { className: "hint", text: `View: ${describeView({ ...filters, category: "", value: "" }).join("; ")}.` });
     const parts = [summary];
@@ -658,20 +937,30 @@
         }),
       );
     }
+    // Statements contradicting the value come first, boxed apart from it.
+    const denials = denialsSection(position);
+    if (denials) parts.push(denials);
     if (position.assessments.length === 0) {
       parts.push(
         el("p", {
           className: "unknown-explainer",
           text:
-            `No source we hold reports a value for ${item.country.name} in this category in this view. ` +
-            "Unknown means not reported; it is not the same as No, and the chart may not have " +
-            "assessed this government at all.",
+            position.coverage === "covered_not_reported"
+              ? `The chart is known to have a row for ${item.country.name}, but no source we hold ` +
+                "reports its value in this category in this view. Unknown means not reported; it is " +
+                "not the same as No."
+              : `No source we hold reports a value for ${item.country.name} in this category in this view. ` +
+                "Unknown means not reported; it is not the same as No, and the chart may not have " +
+                "assessed this government at all.",
         }),
       );
     } else {
       const count = position.assessments.length;
       parts.push(el("h3", { text: `${plural(count, "assessment")} behind this position, newest first` }));
       for (const assessment of position.assessments) parts.push(assessmentArticle(assessment));
+    }
+    for (const section of [claimsSection(position), countryClaimsSection(item)]) {
+      if (section) parts.push(section);
     }
     const link = cellHref(item.country.code, key);
     parts.push(
@@ -730,17 +1019,16 @@
     table.setAttribute("aria-busy", "true");
     setStatus("Loading positions…");
     try {
-      const view = viewParams(filters);
-      view.set("reported", "true");
       const statsQuery = viewParams(filters).toString();
-      const [items, reported, stats] = await Promise.all([
+      const [items, inView, stats] = await Promise.all([
         allPositions(positionsUrl(filters), controller.signal),
-        allPositions(`/positions?${view}`, controller.signal),
+        allPositions(`/positions?${statsQuery}`, controller.signal),
         getJSON(`/stats${statsQuery ? "?" + statsQuery : ""}`, controller.signal),
       ]);
       if (controller !== state.controller) return;
-      state.items = items;
-      state.reported = reported;
+      state.items = filters.show === "chart" ? items.filter(onChart) : items;
+      state.inView = inView;
+      state.reported = inView.filter(hasValue);
       state.stats = stats;
       clearError();
       renderRows();

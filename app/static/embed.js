@@ -6,6 +6,12 @@
   const VALUE_LABELS = { yes: "Yes", no: "No", decreasing: "Decreasing", unknown: "Unknown" };
   const VALUE_GLYPHS = { yes: "✓", no: "✕", decreasing: "↘", unknown: "?" };
   const VALUES = Object.keys(VALUE_LABELS);
+  // As on the chart page: whether the chart is known to have the row, for unknown cells.
+  const COVERAGE_LABELS = {
+    reported: "reported",
+    covered_not_reported: "on the chart, not reported",
+    not_known_covered: "not known to be on the chart",
+  };
   const $ = (id) => document.getElementById(id);
 
   function el(tag, attrs, children) {
@@ -39,18 +45,22 @@
   function cellLink(code, position, label, countryName) {
     const value = VALUES.includes(position.value) ? position.value : "unknown";
     const count = position.source_ids.length;
-    const sources = count ? `${count} source${count === 1 ? "" : "s"}` : "no source reports a value";
+    const coverage = COVERAGE_LABELS[position.coverage] ? position.coverage : "not_known_covered";
+    const sources = count ? `${count} source${count === 1 ? "" : "s"}` : COVERAGE_LABELS[coverage];
+    const denials = (position.denials || []).length;
+    const denied = denials ? `, ${denials} statement${denials === 1 ? "" : "s"} contradicting it` : "";
     const query = new URLSearchParams({ country: code, category: position.category });
     return el(
       "a",
       {
-        className: `cell value-${value}`,
+        className: `cell value-${value} coverage-${coverage}`,
         href: `/?${query}`,
         target: "_blank",
         rel: "noopener",
-        "aria-label": `${countryName}, ${label.toLowerCase()}: ${VALUE_LABELS[value].toLowerCase()}, ${sources}`,
+        "aria-label": `${countryName}, ${label.toLowerCase()}: ${VALUE_LABELS[value].toLowerCase()}, ${sources}${denied}`,
         "data-category": position.category,
         "data-value": value,
+        "data-coverage": coverage,
       },
       [
         el("span", { className: "cell-category", text: label }),
@@ -58,6 +68,10 @@
           el("span", { className: "glyph", "aria-hidden": "true", text: VALUE_GLYPHS[value] }),
           el("span", { text: ` ${VALUE_LABELS[value]}` }),
         ]),
+        value === "unknown" ? document.createTextNode(" ") : null,
+        value === "unknown" ? el("span", { className: "cell-note", text: COVERAGE_LABELS[coverage] }) : null,
+        denials ? document.createTextNode(" ") : null,
+        denials ? el("span", { className: "cell-note cell-denials", text: `${denials} denial${denials === 1 ? "" : "s"}` }) : null,
       ],
     );
   }
@@ -70,7 +84,14 @@
       const label = labels.get(position.category) || position.category;
       list.append(el("li", null, [cellLink(item.country.code, position, label, item.country.name)]));
     }
-    $("embed-body").replaceChildren(list);
+    const claims = (item.claims || []).length;
+    const note = claims
+      ? el("p", {
+          className: "embed-claims",
+          text: `${claims} report${claims === 1 ? "" : "s"} name ${item.country.name} without a column: they set no value.`,
+        })
+      : null;
+    $("embed-body").replaceChildren(...[list, note].filter(Boolean));
     $("embed-more").href = `/?${new URLSearchParams({ show: "all" })}`;
     $("embed-status").textContent = "";
   }
