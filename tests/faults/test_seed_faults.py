@@ -33,7 +33,16 @@ from app.db import make_engine, make_sessionmaker
 from app.seeding.loader import load_seeds
 from app.seeding.reading import SeedValidationError
 from app.settings import Settings
-from tests.factories import ARTICLE, CHART, GRAD, SEEDS, dump_database, dump_tables, reflect
+from tests.factories import (
+    ARTICLE,
+    CHART,
+    GRAD,
+    SEED_ASSESSMENTS,
+    SEEDS,
+    dump_database,
+    dump_tables,
+    reflect,
+)
 from tests.faults.failures import Failures
 from tests.servers import ROOT
 
@@ -44,7 +53,8 @@ COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS = (
     "assessments.csv",
 )
 GROUPS, MEMBERSHIPS = "groups.yaml", "group_memberships.csv"
-SEED_FILES = (COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS, GROUPS, MEMBERSHIPS)
+CLAIMS, DENIALS = "claims.yaml", "denials.yaml"
+SEED_FILES = (COUNTRIES, CATEGORIES, SOURCES, ASSESSMENTS, GROUPS, MEMBERSHIPS, CLAIMS, DENIALS)
 CSV_FILES = (COUNTRIES, ASSESSMENTS, MEMBERSHIPS)
 ORIGINAL = {name: (SEEDS / name).read_bytes() for name in SEED_FILES}
 SOURCE_IDS = [CHART, ARTICLE, GRAD]
@@ -100,7 +110,7 @@ def big_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     for source in SOURCE_IDS:
                         evidence = f"Synthetic row {n} for the kill test."
                         writer.writerow(
-                            [code, category, values[n % 3], source, "", day, evidence, ""]
+                            [code, category, values[n % 3], source, "", "", day, evidence, "", ""]
                         )
                         n += 1
             day += timedelta(days=1)
@@ -253,7 +263,8 @@ def test_seed_killed_mid_load_leaves_database_as_before_and_next_load_works(
     edit_first_evidence(edited)
     result = run_seed(seeded_settings, edited, *(["--bulk"] if bulk else []))
     assert result.returncode == 0, result.stderr
-    assert "assessments  created      0  updated      1  unchanged     12" in result.stdout
+    unchanged = SEED_ASSESSMENTS - 1
+    assert f"assessments  created      0  updated      1  unchanged {unchanged:>6}" in result.stdout
     assert "Traceback" not in result.stderr
 
 
@@ -515,7 +526,7 @@ class CliCase:
 
 def truncated_in_a_quoted_field() -> bytes:
     content = (
-        ORIGINAL[ASSESSMENTS] + b'AT,training,no,us-europe-response-chart-2023,,2023-05-01,"an'
+        ORIGINAL[ASSESSMENTS] + b'AT,training,no,us-europe-response-chart-2023,,,2023-05-01,"an'
     )
     return content
 
@@ -526,7 +537,8 @@ CLI_CASES = [
     CliCase(
         "latin-1",
         ASSESSMENTS,
-        ORIGINAL[ASSESSMENTS] + "AT,training,no,x,,2023-05-01,Gr\u00fc\u00dfe,\n".encode("latin-1"),
+        ORIGINAL[ASSESSMENTS]
+        + "AT,training,no,x,,,2023-05-01,Gr\u00fc\u00dfe,,\n".encode("latin-1"),
     ),
     CliCase("a file cut inside a quoted field", ASSESSMENTS, truncated_in_a_quoted_field()),
     CliCase("only a comment", CATEGORIES, b"# nothing here\n"),

@@ -21,7 +21,8 @@ from app.seeding.bulk import load_seeds_bulk
 from app.seeding.loader import SeedReport, load_seeds
 from app.seeding.reading import SeedValidationError
 from app.settings import Settings
-from tests.factories import SEEDS, dump_database
+from tests.factories import NEXT_ASSESSMENT_LINE as NEXT
+from tests.factories import SEED_ASSESSMENTS, SEEDS, dump_database
 
 
 @pytest.fixture
@@ -54,10 +55,12 @@ def test_bulk_load_matches_the_regular_loader(
     assert _counts(report) == {
         "countries": (39, 0, 0),
         "categories": (4, 0, 0),
-        "sources": (5, 0, 0),
-        "assessments": (13, 0, 0),
+        "sources": (19, 0, 0),
+        "assessments": (38, 0, 0),
         "groups": (2, 0, 0),
         "memberships": (58, 0, 0),
+        "claims": (19, 0, 0),
+        "denials": (4, 0, 0),
     }
     bulk_rows = _assessments(factory)
     with factory() as session:
@@ -69,7 +72,7 @@ def test_bulk_load_matches_the_regular_loader(
     assert [c.after for c in created] == bulk_rows
     assert {(c.actor, c.action.value) for c in created} == {("seed", "create")}
     rerun = load_seeds(factory, SEEDS)
-    assert _counts(rerun)["assessments"] == (0, 0, 13)
+    assert _counts(rerun)["assessments"] == (0, 0, 38)
     assert rerun.revision is None
 
 
@@ -77,12 +80,12 @@ def test_bulk_rerun_and_edit_update_only_what_changed(
     factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     load_seeds_bulk(factory, SEEDS)
-    assert _counts(load_seeds_bulk(factory, SEEDS))["assessments"] == (0, 0, 13)
+    assert _counts(load_seeds_bulk(factory, SEEDS))["assessments"] == (0, 0, 38)
     folder = _copy(tmp_path)
     path = folder / "assessments.csv"
     path.write_text(path.read_text().replace("Malta No in all four categories.", "Malta: No.", 1))
     report = load_seeds_bulk(factory, folder)
-    assert _counts(report)["assessments"] == (0, 1, 12)
+    assert _counts(report)["assessments"] == (0, 1, SEED_ASSESSMENTS - 1)
     assert report.revision == 2
     with factory() as session:
         update = session.scalars(select(Change).where(Change.action == "update")).one()
@@ -103,15 +106,17 @@ def test_bulk_errors_name_file_and_line_and_write_nothing(
     folder = _copy(tmp_path)
     path = folder / "assessments.csv"
     rows = path.read_text().splitlines()
-    rows.append(rows[1])  # line 15 repeats line 2
-    rows.append("ZZ,training,no,us-europe-response-chart-2023,,2023-03-02,x,")
-    rows.append("RS,training,maybe,us-europe-response-chart-2023,,2023-03-02,x,")
+    rows.append(rows[1])  # the next line repeats line 2
+    rows.append("ZZ,training,no,us-europe-response-chart-2023,,,2023-03-02,x,,")
+    rows.append("RS,training,maybe,us-europe-response-chart-2023,,,2023-03-02,x,,")
     path.write_text("\n".join(rows) + "\n")
     with pytest.raises(SeedValidationError) as raised:
         load_seeds_bulk(factory, folder)
     messages = [str(error) for error in raised.value.errors]
-    assert messages[0] == f"{path}:16: country: unknown country code 'ZZ' (not in countries.csv)"
-    assert messages[1].startswith(f"{path}:17: value: Input should be 'yes', 'no'")
+    assert messages[0] == (
+        f"{path}:{NEXT + 1}: country: unknown country code 'ZZ' (not in countries.csv)"
+    )
+    assert messages[1].startswith(f"{path}:{NEXT + 2}: value: Input should be 'yes', 'no'")
     assert dump_database(settings) == before
     # Duplicates are found in the staging table once every row is valid.
     rows = rows[:-2]
@@ -119,7 +124,7 @@ def test_bulk_errors_name_file_and_line_and_write_nothing(
     with pytest.raises(SeedValidationError) as duplicate:
         load_seeds_bulk(factory, folder)
     assert [str(e) for e in duplicate.value.errors] == [
-        f"{path}:15: duplicate row: same country, category, source and as_of as line 2"
+        f"{path}:{NEXT}: duplicate row: same country, category, source and as_of as line 2"
     ]
     assert dump_database(settings) == before
 
@@ -127,7 +132,7 @@ def test_bulk_errors_name_file_and_line_and_write_nothing(
 def test_bulk_dry_run_writes_nothing(factory: sessionmaker[Session], settings: Settings) -> None:
     before = dump_database(settings)
     report = load_seeds_bulk(factory, SEEDS, dry_run=True)
-    assert _counts(report)["assessments"] == (13, 0, 0)
+    assert _counts(report)["assessments"] == (38, 0, 0)
     assert report.dry_run and report.revision is None
     assert dump_database(settings) == before
 
@@ -146,13 +151,15 @@ def test_bulk_checks_every_reference_once_in_place_of_the_row_triggers(
     folder = _copy(tmp_path)
     path = folder / "assessments.csv"
     with path.open("a", encoding="utf-8") as stream:
-        stream.write("ZZ,training,no,us-europe-response-chart-2023,,2023-03-02,x,\n")
-        stream.write("RS,training,no,us-europe-response-chart-2023,no-such-report,2023-04-01,x,\n")
+        stream.write("ZZ,training,no,us-europe-response-chart-2023,,,2023-03-02,x,,\n")
+        stream.write(
+            "RS,training,no,us-europe-response-chart-2023,no-such-report,,2023-04-01,x,,\n"
+        )
     monkeypatch.setattr("app.seeding.bulk.assessment_reference_problems", lambda row, seeds: [])
     with pytest.raises(SeedValidationError) as raised:
         load_seeds_bulk(factory, folder)
     assert [str(e) for e in raised.value.errors] == [
         f"{path}:{line}: refers to a country, category or source that is not in the database"
-        for line in (15, 16)
+        for line in (NEXT, NEXT + 1)
     ]
     assert dump_database(settings) == before

@@ -11,7 +11,7 @@ import pytest
 
 from app.cli import main
 from app.settings import Settings
-from tests.factories import CHART, dump_database
+from tests.factories import CHART, NEXT_ASSESSMENT_LINE, dump_database
 from tests.seeding.test_loader import ASSESSMENTS, SOURCES, append_text, copy_seeds, replace_text
 
 LOADERS = pytest.mark.parametrize("mode", [[], ["--bulk"]], ids=["seed", "seed-bulk"])
@@ -38,14 +38,15 @@ def test_seed_refuses_an_assessment_dated_after_today(
     folder = copy_seeds(tmp_path)
     # Far enough ahead that no midnight between writing the file and seeding changes it.
     future = _today() + timedelta(days=2)
-    append_text(folder, ASSESSMENTS, f"AT,training,no,{CHART},,{future},Typo for 2023.,\n")
+    append_text(folder, ASSESSMENTS, f"AT,training,no,{CHART},,,{future},Typo for 2023.,,\n")
     before = dump_database(database)
 
     code, out, err, today = _seed(capsys, *mode, str(folder))
 
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"error: {folder / ASSESSMENTS}:15: as_of: {future} is after today ({today}, UTC)",
+        f"error: {folder / ASSESSMENTS}:{NEXT_ASSESSMENT_LINE}: as_of: {future} is after today "
+        f"({today}, UTC)",
         "1 error(s); nothing was written.",
     ]
     assert dump_database(database) == before
@@ -81,6 +82,6 @@ def test_seed_accepts_an_assessment_dated_today(
     database: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path, mode: list[str]
 ) -> None:
     folder = copy_seeds(tmp_path)
-    append_text(folder, ASSESSMENTS, f"AT,training,no,{CHART},,{_today()},Today.,\n")
+    append_text(folder, ASSESSMENTS, f"AT,training,no,{CHART},,,{_today()},Today.,,\n")
     code, _, err, _ = _seed(capsys, *mode, str(folder))
     assert (code, err) == (0, "")

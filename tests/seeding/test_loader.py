@@ -31,50 +31,71 @@ from app.seeding.loader import SeedReport, load_seeds
 from app.seeding.reading import SeedError, SeedValidationError
 from app.settings import Settings
 from app.sources.models import Source
+from app.statements.models import Claim, Denial
 from app.vocabulary import AssessedValue, CategoryKey, SourceKind, VerificationStatus
-from tests.factories import ARTICLE, CHART, SEEDS, dump_database
+from tests.factories import (
+    ARTICLE,
+    CHART,
+    INSIGHT_KIND,
+    NEXT_ASSESSMENT_LINE,
+    SEED_ASSESSMENTS,
+    SEEDS,
+    dump_database,
+)
 
 COUNTRIES = "countries.csv"
 CATEGORIES = "categories.yaml"
 SOURCES = "sources.yaml"
 ASSESSMENTS = "assessments.csv"
-ASSESSMENT_HEADER = "country,category,value,source,reported_via,as_of,evidence,note"
+DENIALS = "denials.yaml"
+ASSESSMENT_HEADER = (
+    "country,category,value,source,reported_via,relayed_through,as_of,evidence,"
+    "evidence_language,note"
+)
 CATEGORY_ORDER = "training, lethal_aid, future_capability, future_will"
 
 FIRST_LOAD_LINES = [
     "countries    created     39  updated      0  unchanged      0",
     "categories   created      4  updated      0  unchanged      0",
-    "sources      created      5  updated      0  unchanged      0",
-    "assessments  created     13  updated      0  unchanged      0",
+    "sources      created     19  updated      0  unchanged      0",
+    "assessments  created     38  updated      0  unchanged      0",
     "groups       created      2  updated      0  unchanged      0",
     "memberships  created     58  updated      0  unchanged      0",
+    "claims       created     19  updated      0  unchanged      0",
+    "denials      created      4  updated      0  unchanged      0",
     "dataset revision is now 1",
 ]
 RERUN_LINES = [
     "countries    created      0  updated      0  unchanged     39",
     "categories   created      0  updated      0  unchanged      4",
-    "sources      created      0  updated      0  unchanged      5",
-    "assessments  created      0  updated      0  unchanged     13",
+    "sources      created      0  updated      0  unchanged     19",
+    "assessments  created      0  updated      0  unchanged     38",
     "groups       created      0  updated      0  unchanged      2",
     "memberships  created      0  updated      0  unchanged     58",
+    "claims       created      0  updated      0  unchanged     19",
+    "denials      created      0  updated      0  unchanged      4",
     "nothing changed",
 ]
 ONE_EVIDENCE_EDIT_LINES = [
     "countries    created      0  updated      0  unchanged     39",
     "categories   created      0  updated      0  unchanged      4",
-    "sources      created      0  updated      0  unchanged      5",
-    "assessments  created      0  updated      1  unchanged     12",
+    "sources      created      0  updated      0  unchanged     19",
+    "assessments  created      0  updated      1  unchanged     37",
     "groups       created      0  updated      0  unchanged      2",
     "memberships  created      0  updated      0  unchanged     58",
+    "claims       created      0  updated      0  unchanged     19",
+    "denials      created      0  updated      0  unchanged      4",
     "dataset revision is now 2",
 ]
 SEEDED_TABLE_COUNTS = {
     "countries": 39,
     "categories": 4,
-    "sources": 5,
-    "assessments": 13,
+    "sources": 19,
+    "assessments": 38,
     "groups": 2,
     "memberships": 58,
+    "claims": 19,
+    "denials": 4,
 }
 EMPTY_TABLE_COUNTS = dict.fromkeys(SEEDED_TABLE_COUNTS, 0)
 
@@ -131,6 +152,8 @@ def table_counts(factory: sessionmaker[Session]) -> dict[str, int]:
         "assessments": Assessment,
         "groups": Group,
         "memberships": GroupMembership,
+        "claims": Claim,
+        "denials": Denial,
     }
     with factory() as session:
         return {
@@ -219,7 +242,20 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "assessment-missing-source",
         lambda d: set_cell(d, ASSESSMENTS, 3, "source", "no-such-chart"),
-        ((ASSESSMENTS, 3, "source", "missing source 'no-such-chart' (not in sources.yaml)"),),
+        (
+            (ASSESSMENTS, 3, "source", "missing source 'no-such-chart' (not in sources.yaml)"),
+            # The row was the chart's lethal_aid for Serbia, which every denial names.
+            *(
+                (
+                    DENIALS,
+                    line,
+                    "category",
+                    f"names no assessment: assessments.csv has no lethal_aid row of {CHART!r} "
+                    "for RS (a denial stands beside a value)",
+                )
+                for line in (2, 20, 33, 48)
+            ),
+        ),
     ),
     BadCase(
         "assessment-missing-reported-via",
@@ -236,12 +272,12 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "assessment-duplicate-row",
         lambda d: append_text(
-            d, ASSESSMENTS, f"AT,training,yes,{CHART},,2023-03-02,A conflicting copy.,\n"
+            d, ASSESSMENTS, f"AT,training,yes,{CHART},,,2023-03-02,A conflicting copy.,,\n"
         ),
         (
             (
                 ASSESSMENTS,
-                15,
+                NEXT_ASSESSMENT_LINE,
                 None,
                 "duplicate row: same country, category, source and as_of as line 7",
             ),
@@ -308,19 +344,19 @@ BAD_CASES: tuple[BadCase, ...] = (
             csv_line(d, ASSESSMENTS, 14) + "\n",
             f"MT,future_will,no,{CHART}\n",
         ),
-        ((ASSESSMENTS, 14, None, "row has 4 field(s), the header has 8"),),
+        ((ASSESSMENTS, 14, None, "row has 4 field(s), the header has 10"),),
     ),
     BadCase(
         "assessment-extra-field",
         lambda d: replace_text(
             d, ASSESSMENTS, csv_line(d, ASSESSMENTS, 5), csv_line(d, ASSESSMENTS, 5) + ",extra"
         ),
-        ((ASSESSMENTS, 5, None, "row has 9 field(s), the header has 8"),),
+        ((ASSESSMENTS, 5, None, "row has 11 field(s), the header has 10"),),
     ),
     BadCase(
         "assessment-missing-column",
         lambda d: replace_text(
-            d, ASSESSMENTS, ASSESSMENT_HEADER, ASSESSMENT_HEADER[:-14] + ",note"
+            d, ASSESSMENTS, ASSESSMENT_HEADER, ASSESSMENT_HEADER.replace(",evidence,", ",", 1)
         ),
         (
             (
@@ -351,7 +387,12 @@ BAD_CASES: tuple[BadCase, ...] = (
     ),
     BadCase(
         "assessment-repeated-column",
-        lambda d: replace_text(d, ASSESSMENTS, ",evidence,note", ",evidence,evidence"),
+        lambda d: replace_text(
+            d,
+            ASSESSMENTS,
+            ",evidence,evidence_language,note",
+            ",evidence,evidence_language,evidence",
+        ),
         (
             (
                 ASSESSMENTS,
@@ -364,12 +405,12 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "assessment-not-utf8",
         _latin1_byte_in_assessments,
-        ((ASSESSMENTS, 3, None, "not valid UTF-8 (byte 350); save the file as UTF-8"),),
+        ((ASSESSMENTS, 3, None, "not valid UTF-8 (byte 389); save the file as UTF-8"),),
     ),
     BadCase(
         "assessment-unclosed-quote",
-        lambda d: append_text(d, ASSESSMENTS, f'MT,training,yes,{CHART},,2023-04-01,"Unclosed\n'),
-        ((ASSESSMENTS, 15, None, "malformed CSV: unexpected end of data"),),
+        lambda d: append_text(d, ASSESSMENTS, f'MT,training,yes,{CHART},,,2023-04-01,"Unclosed\n'),
+        ((ASSESSMENTS, NEXT_ASSESSMENT_LINE, None, "malformed CSV: unexpected end of data"),),
     ),
     BadCase(
         "assessment-empty-file",
@@ -501,17 +542,17 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "source-duplicate-id",
         _duplicate_first_source,
-        ((SOURCES, 83, "id", f"duplicate source '{CHART}' (first on line 2)"),),
+        ((SOURCES, 337, "id", f"duplicate source '{CHART}' (first on line 2)"),),
     ),
     # Regression: each row citing a source whose record is invalid was also reported as
     # "missing source ... (not in sources.yaml)", 13 untrue errors after the real one.
     BadCase(
         "source-unknown-kind",
-        lambda d: replace_text(d, SOURCES, "kind: news_report", "kind: tweet"),
+        lambda d: replace_text(d, SOURCES, INSIGHT_KIND, "kind: tweet\n  publisher: Insight"),
         (
             (
                 SOURCES,
-                24,
+                37,
                 "kind",
                 "Input should be 'leaked_document', 'news_report', 'official_statement', "
                 "'online_posting', 'analysis' or 'other'",
@@ -543,7 +584,7 @@ BAD_CASES: tuple[BadCase, ...] = (
     # Coverage names countries of countries.csv, and no more of them than it counts.
     BadCase(
         "source-coverage-unknown-country",
-        lambda d: replace_text(d, SOURCES, "known: [RS, AT, MT]", "known: [RS, AT, QQ]"),
+        lambda d: replace_text(d, SOURCES, "known: [AL, AT, BE,", "known: [AL, AT, QQ,"),
         (
             (
                 SOURCES,
@@ -556,7 +597,7 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "source-coverage-over-count",
         lambda d: replace_text(d, SOURCES, "count: 38", "count: 2"),
-        ((SOURCES, 2, "coverage", "`known` lists 3 countries, more than `count` (2)"),),
+        ((SOURCES, 2, "coverage", "`known` lists 19 countries, more than `count` (2)"),),
     ),
     BadCase(
         "source-bad-url",
@@ -569,7 +610,7 @@ BAD_CASES: tuple[BadCase, ...] = (
             "  classification: null\n  verification_status: unverified\n"
             "  verification_note: >-\n    Documents",
         ),
-        ((SOURCES, 38, "url", "String should match pattern '^https?://[^\\s\\x00]+$'"),),
+        ((SOURCES, 53, "url", "String should match pattern '^https?://[^\\s\\x00]+$'"),),
     ),
 )
 BAD_CASE_PARAMS = [pytest.param(case, id=case.id) for case in BAD_CASES]
@@ -584,10 +625,12 @@ def test_load_seeds_empty_database_creates_everything(factory: sessionmaker[Sess
     assert counts_of(report) == {
         "countries": (39, 0, 0),
         "categories": (4, 0, 0),
-        "sources": (5, 0, 0),
-        "assessments": (13, 0, 0),
+        "sources": (19, 0, 0),
+        "assessments": (38, 0, 0),
         "groups": (2, 0, 0),
         "memberships": (58, 0, 0),
+        "claims": (19, 0, 0),
+        "denials": (4, 0, 0),
     }
     assert report.revision == 1
     assert report.lines() == FIRST_LOAD_LINES
@@ -649,10 +692,12 @@ def test_load_seeds_rerun_changes_nothing(
     assert counts_of(report) == {
         "countries": (0, 0, 39),
         "categories": (0, 0, 4),
-        "sources": (0, 0, 5),
-        "assessments": (0, 0, 13),
+        "sources": (0, 0, 19),
+        "assessments": (0, 0, 38),
         "groups": (0, 0, 2),
         "memberships": (0, 0, 58),
+        "claims": (0, 0, 19),
+        "denials": (0, 0, 4),
     }
     assert not report.changed
     assert report.revision is None
@@ -697,7 +742,7 @@ def test_load_seeds_rows_missing_from_files_are_kept(
 
     report = load_seeds(seeded_factory, folder)
 
-    assert counts_of(report)["assessments"] == (0, 0, 12)
+    assert counts_of(report)["assessments"] == (0, 0, SEED_ASSESSMENTS - 1)
     assert report.lines()[-1] == "nothing changed"
     assert dump_database(settings) == before
 
@@ -802,7 +847,7 @@ def test_load_seeds_errors_in_every_file_reported_together(
     assert [(Path(e.file).name, e.line, e.field) for e in raised.value.errors] == [
         (COUNTRIES, 41, "code"),
         (CATEGORIES, 2, "label"),
-        (SOURCES, 38, "kind"),
+        (SOURCES, 53, "kind"),
         (ASSESSMENTS, 11, "value"),
         (ASSESSMENTS, 12, "value"),
     ]
@@ -841,7 +886,7 @@ def test_load_seeds_invalid_source_is_not_reported_missing_but_absent_one_is(
         load_seeds(seeded_factory, folder)
 
     assert [(Path(e.file).name, e.line, e.field) for e in raised.value.errors] == [
-        (SOURCES, 38, "kind"),
+        (SOURCES, 53, "kind"),
         (ASSESSMENTS, 3, "reported_via"),
     ]
     assert raised.value.errors[1].message == (
@@ -867,6 +912,8 @@ def test_load_seeds_missing_folder_reports_every_file(
             ASSESSMENTS,
             "groups.yaml",
             "group_memberships.csv",
+            "claims.yaml",
+            DENIALS,
         )
     ]
 
@@ -879,14 +926,14 @@ def test_load_seeds_yaml_error_names_the_line_the_record_starts_on(
     replace_text(
         folder,
         SOURCES,
-        "verification_status: unverified\n  verification_note: >-\n    News",
-        "verification_status: maybe\n  verification_note: >-\n    News",
+        "verification_status: unverified\n  verification_note: >-\n    News article relaying",
+        "verification_status: maybe\n  verification_note: >-\n    News article relaying",
     )
 
     with pytest.raises(SeedValidationError) as raised:
         load_seeds(seeded_factory, folder)
 
-    assert [(e.line, e.field) for e in raised.value.errors] == [(24, "verification_status")]
+    assert [(e.line, e.field) for e in raised.value.errors] == [(37, "verification_status")]
 
 
 # Regression: a record whose quoted field spans lines was reported on its last line.
@@ -897,14 +944,17 @@ def test_load_seeds_csv_error_names_the_line_a_multiline_record_starts_on(
     append_text(
         folder,
         ASSESSMENTS,
-        f'AT,training,maybe,{CHART},,2023-04-01,"First line.\nSecond line.\nThird line.",\n'
-        f"MT,training,maybe,{CHART},,2023-04-01,One line.,\n",
+        f'AT,training,maybe,{CHART},,,2023-04-01,"First line.\nSecond line.\nThird line.",,\n'
+        f"MT,training,maybe,{CHART},,,2023-04-01,One line.,,\n",
     )
 
     with pytest.raises(SeedValidationError) as raised:
         load_seeds(seeded_factory, folder)
 
-    assert [(e.line, e.field) for e in raised.value.errors] == [(15, "value"), (18, "value")]
+    assert [(e.line, e.field) for e in raised.value.errors] == [
+        (NEXT_ASSESSMENT_LINE, "value"),
+        (NEXT_ASSESSMENT_LINE + 3, "value"),
+    ]
 
 
 def test_load_seeds_multiline_evidence_loads_verbatim(
@@ -914,12 +964,12 @@ def test_load_seeds_multiline_evidence_loads_verbatim(
     append_text(
         folder,
         ASSESSMENTS,
-        f'AT,training,yes,{CHART},,2023-04-01,"First line.\nSecond line.",\n',
+        f'AT,training,yes,{CHART},,,2023-04-01,"First line.\nSecond line.",,\n',
     )
 
     report = load_seeds(seeded_factory, folder)
 
-    assert counts_of(report)["assessments"] == (1, 0, 13)
+    assert counts_of(report)["assessments"] == (1, 0, 38)
     with seeded_factory() as session:
         added = session.scalars(select(Assessment).where(Assessment.as_of == date(2023, 4, 1)))
         assert added.one().evidence == "First line.\nSecond line."
@@ -937,7 +987,7 @@ def test_load_seeds_failure_while_applying_leaves_seeded_database_unchanged(
     folder = copy_seeds(tmp_path)
     set_cell(folder, ASSESSMENTS, 8, "evidence", "Austria: No in every category.")
     append_text(folder, COUNTRIES, "UA,,,\n")
-    append_text(folder, ASSESSMENTS, f"UA,training,yes,{CHART},,2023-04-01,Some evidence.,\n")
+    append_text(folder, ASSESSMENTS, f"UA,training,yes,{CHART},,,2023-04-01,Some evidence.,,\n")
     before = dump_database(settings)
     seen_in_transaction: list[tuple[int, int, bool]] = []
 
@@ -962,7 +1012,7 @@ def test_load_seeds_failure_while_applying_leaves_seeded_database_unchanged(
         load_seeds(seeded_factory, folder)
 
     # the new country, the new assessment and the edit had reached the database...
-    assert seen_in_transaction == [(40, 14, True)]
+    assert seen_in_transaction == [(40, SEED_ASSESSMENTS + 1, True)]
     # ...and were all rolled back
     assert dump_database(settings) == before
     assert revision_of(seeded_factory) == 1
@@ -988,7 +1038,7 @@ def test_load_seeds_failure_while_applying_leaves_empty_database_empty(
     with pytest.raises(RuntimeError, match="simulated failure"):
         load_seeds(factory, SEEDS)
 
-    assert flushed == [{"countries": 39, "assessments": 13}]
+    assert flushed == [{"countries": 39, "assessments": 38}]
     assert dump_database(settings) == before
     assert table_counts(factory) == EMPTY_TABLE_COUNTS
     monkeypatch.undo()

@@ -23,7 +23,7 @@ from app.db import make_engine, make_sessionmaker
 from app.revisions.models import current_revision
 from app.seeding import loader
 from app.settings import Settings, get_settings
-from tests.factories import CHART, SEEDS, dump_database
+from tests.factories import CHART, INSIGHT_KIND, NEXT_ASSESSMENT_LINE, SEEDS, dump_database
 from tests.seeding.test_loader import (
     ASSESSMENTS,
     BAD_CASE_PARAMS,
@@ -189,7 +189,8 @@ def test_seed_three_bad_rows_prints_three_error_lines(
     seeded_database: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     folder = copy_seeds(tmp_path)
-    set_cell(folder, ASSESSMENTS, 3, "category", "logistics")
+    # Not line 3 (Serbia's lethal aid in the chart): denials.yaml names that row.
+    set_cell(folder, ASSESSMENTS, 4, "category", "logistics")
     set_cell(folder, ASSESSMENTS, 9, "as_of", "02/03/2023")
     set_cell(folder, ASSESSMENTS, 12, "source", "no-such-chart")
     before = dump_database(seeded_database)
@@ -199,7 +200,7 @@ def test_seed_three_bad_rows_prints_three_error_lines(
     file = folder / ASSESSMENTS
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"error: {file}:3: category: Input should be 'training', 'lethal_aid', "
+        f"error: {file}:4: category: Input should be 'training', 'lethal_aid', "
         "'future_capability' or 'future_will'",
         f"error: {file}:9: as_of: expected a date as YYYY-MM-DD, got '02/03/2023'",
         f"error: {file}:12: source: missing source 'no-such-chart' (not in sources.yaml)",
@@ -213,18 +214,18 @@ def test_seed_errors_in_several_files_printed_in_file_order(
 ) -> None:
     folder = copy_seeds(tmp_path)
     append_text(folder, COUNTRIES, "ZX,,,\n")
-    replace_text(folder, SOURCES, "kind: news_report", "kind: tweet")
-    append_text(folder, ASSESSMENTS, f"AT,training,no,{CHART},,2023-03-02,Repeated.,\n")
+    replace_text(folder, SOURCES, INSIGHT_KIND, "kind: tweet\n  publisher: Insight")
+    append_text(folder, ASSESSMENTS, f"AT,training,no,{CHART},,,2023-03-02,Repeated.,,\n")
 
     code, out, err = run_seed(capsys, str(folder))
 
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         f"error: {folder / COUNTRIES}:41: code: unknown country code 'ZX' (not in ISO 3166-1)",
-        f"error: {folder / SOURCES}:24: kind: Input should be 'leaked_document', 'news_report', "
+        f"error: {folder / SOURCES}:37: kind: Input should be 'leaked_document', 'news_report', "
         "'official_statement', 'online_posting', 'analysis' or 'other'",
-        f"error: {folder / ASSESSMENTS}:15: duplicate row: same country, category, source and "
-        "as_of as line 7",
+        f"error: {folder / ASSESSMENTS}:{NEXT_ASSESSMENT_LINE}: duplicate row: same country, "
+        "category, source and as_of as line 7",
         "3 error(s); nothing was written.",
     ]
 
@@ -382,7 +383,7 @@ def test_bulk_seed_is_not_cut_by_the_api_statement_timeout(
     folder = copy_seeds(tmp_path)
     start = date(1900, 1, 1)
     rows = "".join(
-        f"AT,training,no,{CHART},,{start + timedelta(days=i)},Synthetic row {i}.,\n"
+        f"AT,training,no,{CHART},,,{start + timedelta(days=i)},Synthetic row {i}.,,\n"
         for i in range(3000)
     )
     append_text(folder, ASSESSMENTS, rows)
