@@ -41,7 +41,7 @@ LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000, patte
 def _iso_639_1(value: str) -> str:
     if pycountry.languages.get(alpha_2=value) is None:
         raise PydanticCustomError(
-            "language_code", "{code!r} is no ISO 639-1 language code", {"code": value}
+            "language_code", "'{code}' is no ISO 639-1 language code", {"code": value}
         )
     return value
 

@@ -158,6 +158,8 @@ READ_OPERATIONS = (
     "getCategory",
     "getGroup",
     "listGroups",
+    "listClaims",
+    "listDenials",
     "getCountriesCsvMetadata",
     "getCountry",
     "getSource",
@@ -385,6 +387,15 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getGroup", "404"): lambda api: api.up.get("/groups/warsaw-pact"),
     ("getGroup", "422"): lambda api: api.up.get("/groups/NATO!"),
     ("getGroup", "503"): _down("GET", "/groups/nato"),
+    # GET /claims, /denials
+    ("listClaims", "200"): lambda api: api.up.get("/claims", params={"country": "GR"}),
+    ("listClaims", "404"): lambda api: api.up.get("/claims", params={"source": "nobody"}),
+    ("listClaims", "422"): lambda api: api.up.get("/claims", params={"rank": "best"}),
+    ("listClaims", "503"): _down("GET", "/claims"),
+    ("listDenials", "200"): lambda api: api.up.get("/denials", params={"country": "RS"}),
+    ("listDenials", "404"): lambda api: api.up.get("/denials", params={"country": "ZZ"}),
+    ("listDenials", "422"): lambda api: api.up.get("/denials", params={"category": "morale"}),
+    ("listDenials", "503"): _down("GET", "/denials"),
     # GET /exports/...: the CSV and NDJSON renderings
     ("exportPositionsCsv", "200"): lambda api: api.up.get("/exports/positions.csv"),
     ("exportPositionsCsv", "404"): lambda api: api.up.get(
