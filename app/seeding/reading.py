@@ -79,6 +79,9 @@ class Collector:
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(part) for part in err["loc"]) or None
+                if loc is not None and not loc.isprintable():
+                    # A YAML key is the file's text: one error stays one line, escaped.
+                    loc = repr(loc)
                 message = str(err["msg"]).removeprefix("Value error, ")
                 self.add(file, line, loc, message)
             return None

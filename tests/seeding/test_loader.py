@@ -36,6 +36,7 @@ from app.vocabulary import AssessedValue, CategoryKey, SourceKind, VerificationS
 from tests.factories import (
     ARTICLE,
     CHART,
+    GRAD,
     INSIGHT_KIND,
     NEXT_ASSESSMENT_LINE,
     SEED_ASSESSMENTS,
@@ -98,6 +99,21 @@ SEEDED_TABLE_COUNTS = {
     "denials": 4,
 }
 EMPTY_TABLE_COUNTS = dict.fromkeys(SEEDED_TABLE_COUNTS, 0)
+
+
+def source_line(source_id: str) -> int:
+    """The line the record of `source_id` starts on in the real seeds/sources.yaml."""
+    lines = (SEEDS / SOURCES).read_text(encoding="utf-8").splitlines()
+    return lines.index(f"- id: {source_id}") + 1
+
+
+# Where errors about the article's record, the Telegram documents' record, and a record
+# appended after a blank line are reported.
+ARTICLE_LINE = source_line(ARTICLE)
+GRAD_LINE = source_line(GRAD)
+APPENDED_SOURCE_LINE = len((SEEDS / SOURCES).read_text(encoding="utf-8").splitlines()) + 2
+# The byte offset of the e-acute `_latin1_byte_in_assessments` writes into assessments.csv.
+LATIN1_BYTE = (SEEDS / ASSESSMENTS).read_bytes().index(b"Serbia committed") + len(b"Serbi")
 
 
 # --- helpers: copies of seeds/ to edit, and what the database holds ---------------------------
@@ -405,7 +421,7 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "assessment-not-utf8",
         _latin1_byte_in_assessments,
-        ((ASSESSMENTS, 3, None, "not valid UTF-8 (byte 389); save the file as UTF-8"),),
+        ((ASSESSMENTS, 3, None, f"not valid UTF-8 (byte {LATIN1_BYTE}); save the file as UTF-8"),),
     ),
     BadCase(
         "assessment-unclosed-quote",
@@ -542,7 +558,7 @@ BAD_CASES: tuple[BadCase, ...] = (
     BadCase(
         "source-duplicate-id",
         _duplicate_first_source,
-        ((SOURCES, 337, "id", f"duplicate source '{CHART}' (first on line 2)"),),
+        ((SOURCES, APPENDED_SOURCE_LINE, "id", f"duplicate source '{CHART}' (first on line 2)"),),
     ),
     # Regression: each row citing a source whose record is invalid was also reported as
     # "missing source ... (not in sources.yaml)", 13 untrue errors after the real one.
@@ -552,7 +568,7 @@ BAD_CASES: tuple[BadCase, ...] = (
         (
             (
                 SOURCES,
-                37,
+                ARTICLE_LINE,
                 "kind",
                 "Input should be 'leaked_document', 'news_report', 'official_statement', "
                 "'online_posting', 'analysis' or 'other'",
@@ -610,7 +626,7 @@ BAD_CASES: tuple[BadCase, ...] = (
             "  classification: null\n  verification_status: unverified\n"
             "  verification_note: >-\n    Documents",
         ),
-        ((SOURCES, 53, "url", "String should match pattern '^https?://[^\\s\\x00]+$'"),),
+        ((SOURCES, GRAD_LINE, "url", "String should match pattern '^https?://[^\\s\\x00]+$'"),),
     ),
 )
 BAD_CASE_PARAMS = [pytest.param(case, id=case.id) for case in BAD_CASES]
@@ -847,7 +863,7 @@ def test_load_seeds_errors_in_every_file_reported_together(
     assert [(Path(e.file).name, e.line, e.field) for e in raised.value.errors] == [
         (COUNTRIES, 41, "code"),
         (CATEGORIES, 2, "label"),
-        (SOURCES, 53, "kind"),
+        (SOURCES, GRAD_LINE, "kind"),
         (ASSESSMENTS, 11, "value"),
         (ASSESSMENTS, 12, "value"),
     ]
@@ -886,7 +902,7 @@ def test_load_seeds_invalid_source_is_not_reported_missing_but_absent_one_is(
         load_seeds(seeded_factory, folder)
 
     assert [(Path(e.file).name, e.line, e.field) for e in raised.value.errors] == [
-        (SOURCES, 53, "kind"),
+        (SOURCES, GRAD_LINE, "kind"),
         (ASSESSMENTS, 3, "reported_via"),
     ]
     assert raised.value.errors[1].message == (
@@ -933,7 +949,9 @@ def test_load_seeds_yaml_error_names_the_line_the_record_starts_on(
     with pytest.raises(SeedValidationError) as raised:
         load_seeds(seeded_factory, folder)
 
-    assert [(e.line, e.field) for e in raised.value.errors] == [(37, "verification_status")]
+    assert [(e.line, e.field) for e in raised.value.errors] == [
+        (ARTICLE_LINE, "verification_status")
+    ]
 
 
 # Regression: a record whose quoted field spans lines was reported on its last line.

@@ -25,6 +25,7 @@ from app.seeding import loader
 from app.settings import Settings, get_settings
 from tests.factories import CHART, INSIGHT_KIND, NEXT_ASSESSMENT_LINE, SEEDS, dump_database
 from tests.seeding.test_loader import (
+    ARTICLE_LINE,
     ASSESSMENTS,
     BAD_CASE_PARAMS,
     COUNTRIES,
@@ -222,8 +223,8 @@ def test_seed_errors_in_several_files_printed_in_file_order(
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         f"error: {folder / COUNTRIES}:41: code: unknown country code 'ZX' (not in ISO 3166-1)",
-        f"error: {folder / SOURCES}:37: kind: Input should be 'leaked_document', 'news_report', "
-        "'official_statement', 'online_posting', 'analysis' or 'other'",
+        f"error: {folder / SOURCES}:{ARTICLE_LINE}: kind: Input should be 'leaked_document', "
+        "'news_report', 'official_statement', 'online_posting', 'analysis' or 'other'",
         f"error: {folder / ASSESSMENTS}:{NEXT_ASSESSMENT_LINE}: duplicate row: same country, "
         "category, source and as_of as line 7",
         "3 error(s); nothing was written.",
