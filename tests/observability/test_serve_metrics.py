@@ -4,7 +4,8 @@ it: no PROMETHEUS_MULTIPROC_DIR in its environment (issue 20).
 Regressions: under one worker `/metrics` was empty (prometheus-client was imported before
 `serve` set the variable, so counts stayed in memory while the scrape read the empty
 directory); under Granian every worker was (its workers are forked from that process);
-and every `serve` left its `cp-metrics-*` directory behind, even after SIGTERM.
+every `serve` left its `cp-metrics-*` directory behind, even after SIGTERM; and frozen
+release reads were labelled `/releases/{version}/{path}/{path}`.
 
 Each worker hands its counts over every COUNT_INTERVAL, so a scrape waits for them to
 settle (bounded), then asserts exact figures. Where metrics live does not depend on the
@@ -31,7 +32,9 @@ from tests.factories import load_seed_folder
 from tests.observability.test_metrics import POSITIONS_ROUTE, requests_of, scrape
 from tests.servers import running_server
 
+FROZEN_ROUTE = "/releases/{version}/countries/{code}/positions"
 LIVE_READS = 24
+FROZEN_READS = 6
 SETTLE_BOUND = 10.0  # seconds: the most a scrape waits for every worker's counts
 
 
@@ -41,6 +44,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     settings = Settings(database_url=f"sqlite:///{path}")
     migrating.upgrade(settings)
     load_seed_folder(settings)
+    release = [sys.executable, "-m", "app", "release", "create", "2026.1"]
+    subprocess.run(release, env={**os.environ, "DATABASE_URL": settings.database_url}, check=True)
     return settings.database_url
 
 
@@ -50,13 +55,16 @@ def _dead_pid() -> int:
     return finished.pid
 
 
-def _settled(base: str, live: int) -> str:
-    """A scrape once the count has reached `live` (or the bound has passed)."""
+def _settled(base: str, live: int, frozen: int) -> str:
+    """A scrape once the counts have reached `live` and `frozen` (or the bound has passed)."""
     deadline = time.monotonic() + SETTLE_BOUND
     with httpx.Client(base_url=base) as client:
         while True:
             text = scrape(client)
-            reached = requests_of(text, POSITIONS_ROUTE, "200") >= live
+            reached = (
+                requests_of(text, POSITIONS_ROUTE, "200") >= live
+                and requests_of(text, FROZEN_ROUTE, "200") >= frozen
+            )
             if reached or time.monotonic() > deadline:
                 # Settled: nothing more arrives later (a count is never handed over twice).
                 time.sleep(3 * COUNT_INTERVAL)
@@ -98,8 +106,12 @@ def test_serve_counts_every_request_exactly_and_leaves_no_metrics_directory(
         for index in range(LIVE_READS):
             code = ("AT", "RS", "BE", "FR")[index % 4]
             assert httpx.get(f"{base}/countries/{code}/positions").status_code == 200
-        text = _settled(base, LIVE_READS)
+        for _ in range(FROZEN_READS):
+            assert httpx.get(f"{base}/releases/2026.1/countries/RS/positions").status_code == 200
+        text = _settled(base, LIVE_READS, FROZEN_READS)
     assert requests_of(text, POSITIONS_ROUTE, "200") == LIVE_READS, text
+    assert requests_of(text, FROZEN_ROUTE, "200") == FROZEN_READS, text
+    assert "{path}" not in text
     # Stopped with SIGTERM: its own directory is gone, the live one's is not.
     assert set(temp.glob("cp-metrics-*")) == {alive}
 
