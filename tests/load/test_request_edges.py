@@ -1,0 +1,84 @@
+"""What a hostile client sends a real `serve` (uvicorn and Granian), over raw sockets (issue 20).
+
+- a percent-decoded `%0a` in the path wrote fake request lines into the text log, a `%1b`
+  terminal escapes.
+
+Nothing here depends on the database, so the servers share one seeded SQLite file, whatever
+`--backend` says (as in test_protocol_limits.py, whose socket helpers these reuse).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.load.test_protocol_limits import (
+    SERVERS,
+    Response,
+    Served,
+    connect,
+    read_response,
+)
+from tests.load.test_protocol_limits import (
+    database_url as database_url,  # the module's seeded SQLite file
+)
+from tests.servers import running_server
+
+ALLOWED = '["127.0.0.1", "localhost"]'
+LOG_BOUND = 10.0  # seconds: the most a test waits for its request's log line
+
+
+@dataclass
+class Edge(Served):
+    log: Path
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def edge(
+    request: pytest.FixtureRequest, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Edge]:
+    """A server serving 127.0.0.1 and localhost only, writing text request lines to `log`."""
+    server: str = request.param
+    log = tmp_path_factory.mktemp(f"edge-{server}") / "server.log"
+    env = {"CP_ALLOWED_HOSTS": ALLOWED, "CP_LOG_FORMAT": "text", "CP_LOG_FLUSH_INTERVAL": "0"}
+    command = [sys.executable, "-m", "app", "serve", "--server", server]
+    with running_server(database_url, command, extra_env=env, log_path=log) as base:
+        yield Edge(server, base, int(base.rsplit(":", 1)[1]), log)
+
+
+def exchange(served: Served, head: str) -> Response:
+    """Send one request head (`\\n` line ends become CRLF) and read the answer."""
+    with connect(served) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n")
+        return read_response(sock)
+
+
+def _access_line(text: str, request_id: str) -> bool:
+    """Whether the request's own line is written (others may carry its id before it)."""
+    return any(
+        "app.access" in line and line.endswith(f"[{request_id}]") for line in text.splitlines()
+    )
+
+
+def test_a_request_path_cannot_forge_log_lines(edge: Edge) -> None:
+    """The text log writes the path percent-encoded: one request, one line, no escapes."""
+    forged = "%0a2026-01-01T00:00:00.000Z%20INFO%20app.access%20forged%1b[31m"
+    request_id = f"forge-{edge.server}"
+    head = f"GET /countries/RS{forged}/positions?x=%0a HTTP/1.1\nHost: localhost\n"
+    response = exchange(edge, head + f"X-Request-ID: {request_id}\n")
+    assert response.status == 422
+    deadline = time.monotonic() + LOG_BOUND
+    while not _access_line(text := edge.log.read_text("utf-8", "replace"), request_id):
+        assert time.monotonic() < deadline, text[-2000:]
+        time.sleep(0.05)
+    [line] = [line for line in text.splitlines() if "forged" in line]
+    assert line.endswith(f"[{request_id}]")
+    assert " INFO app.access 127.0.0.1 - " in line
+    assert "/countries/RS%0A2026-01-01T00:00:00.000Z%20INFO%20app.access%20forged%1B%5B31m" in line
+    assert "?x=%0a HTTP/1.1" in line
+    assert "\x1b" not in text
