@@ -1,5 +1,8 @@
 """What a hostile client sends a real `serve` (uvicorn and Granian), over raw sockets (issue 20).
 
+- a second `Host` was accepted (the first won), even with CP_ALLOWED_HOSTS set;
+- an absolute-form target (`GET http://evil.example/ HTTP/1.1`) for a host not served was
+  answered;
 - a percent-decoded `%0a` in the path wrote fake request lines into the text log, a `%1b`
   terminal escapes.
 
@@ -21,6 +24,7 @@ from tests.load.test_protocol_limits import (
     SERVERS,
     Response,
     Served,
+    assert_problem,
     connect,
     read_response,
 )
@@ -30,6 +34,7 @@ from tests.load.test_protocol_limits import (
 from tests.servers import running_server
 
 ALLOWED = '["127.0.0.1", "localhost"]'
+EVIL = "evil.example"
 LOG_BOUND = 10.0  # seconds: the most a test waits for its request's log line
 
 
@@ -56,6 +61,35 @@ def exchange(served: Served, head: str) -> Response:
     with connect(served) as sock:
         sock.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n")
         return read_response(sock)
+
+
+def test_a_repeated_host_is_refused(edge: Edge) -> None:
+    """RFC 9112 §3.2: more than one Host is a 400, even when each names a served host."""
+    for second in ("localhost", "127.0.0.1"):
+        response = exchange(edge, f"GET /countries/RS HTTP/1.1\nHost: 127.0.0.1\nHost: {second}\n")
+        assert_problem(response, 400, "/problems/invalid-host")
+    assert exchange(edge, "GET /countries/RS HTTP/1.1\nHost: localhost\n").status == 200
+
+
+def test_an_absolute_form_target_names_the_host_that_is_checked(edge: Edge) -> None:
+    refused = exchange(edge, f"GET http://{EVIL}/countries/RS HTTP/1.1\n")
+    assert_problem(refused, 400, "/problems/invalid-host")
+    served = exchange(edge, f"GET http://localhost:{edge.port}/countries/RS HTTP/1.1\n")
+    assert served.status == 200
+
+
+def test_an_absolute_form_target_outranks_the_host_header(
+    edge: Edge, request: pytest.FixtureRequest
+) -> None:
+    """RFC 9112 §3.2.2: the target's authority, not `Host`, is the request's host."""
+    if edge.server == "granian":
+        # Granian hands the app the path alone and keeps the Host header: the authority
+        # cannot be seen from the app (README, configuration). Strict: noticed if it can.
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="Granian drops an absolute-form authority")
+        )
+    head = f"GET http://{EVIL}/countries/RS HTTP/1.1\nHost: localhost:{edge.port}\n"
+    assert_problem(exchange(edge, head), 400, "/problems/invalid-host")
 
 
 def _access_line(text: str, request_id: str) -> bool:
