@@ -4,7 +4,8 @@
 - an absolute-form target (`GET http://evil.example/ HTTP/1.1`) for a host not served was
   answered;
 - a percent-decoded `%0a` in the path wrote fake request lines into the text log, a `%1b`
-  terminal escapes.
+  terminal escapes;
+- `/static/index.html` served the chart page without its Content-Security-Policy.
 
 Nothing here depends on the database, so the servers share one seeded SQLite file, whatever
 `--backend` says (as in test_protocol_limits.py, whose socket helpers these reuse).
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.load.test_protocol_limits import (
@@ -116,3 +118,15 @@ def test_a_request_path_cannot_forge_log_lines(edge: Edge) -> None:
     assert "/countries/RS%0A2026-01-01T00:00:00.000Z%20INFO%20app.access%20forged%1B%5B31m" in line
     assert "?x=%0a HTTP/1.1" in line
     assert "\x1b" not in text
+
+
+def test_the_pages_are_served_only_with_their_content_security_policy(edge: Edge) -> None:
+    for path in ("/static/index.html", "/static/embed.html", "/static/%69ndex.html"):
+        response = httpx.get(f"{edge.base}{path}")
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json"
+    assert httpx.get(f"{edge.base}/static/chart.js").status_code == 200
+    page = httpx.get(f"{edge.base}/")
+    assert "frame-ancestors 'self'" in page.headers["content-security-policy"]
+    embed = httpx.get(f"{edge.base}/embed")
+    assert "frame-ancestors *" in embed.headers["content-security-policy"]
