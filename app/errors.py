@@ -114,7 +114,8 @@ PROBLEM_TYPES: dict[str, str] = {
     "/problems/request-timeout": "The request headers did not arrive within CP_HEADER_TIMEOUT.",
     "/problems/too-many-connections": "The worker has CP_MAX_CONNECTIONS open: retry later.",
     "/problems/internal-error": "An unexpected error; details are only in the server log.",
-    "/problems/invalid-host": "The `Host` header names a host not in CP_ALLOWED_HOSTS.",
+    "/problems/invalid-host": "The `Host` header names a host not in CP_ALLOWED_HOSTS, or "
+    "is repeated.",
     "/problems/bad-gateway": "The proxy in front (deploy/nginx.conf.template) got no answer "
     "from an API instance.",
     "about:blank": "A plain HTTP error (unknown route, method not allowed, ...).",

@@ -148,7 +148,8 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = Field(
         default=["*"],
         description='`Host` names served (JSON list; `"*.example.org"` matches subdomains); '
-        "any other gets 400. `/healthz` and `/readyz` answer any `Host`.",
+        "any other gets 400, as does a request with two `Host` headers. `/healthz` and "
+        "`/readyz` answer any `Host`.",
     )
 
     request_deadline: float = Field(

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import Scope
 
 from app.http.deps import read_in_thread
 from app.releases.jsonld import PLACEHOLDER, script_tag
 from app.releases.service import latest_release
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# What /static serves: the pages' scripts and stylesheets, never a page (see AssetFiles).
+ASSET_SUFFIXES = frozenset({".js", ".css"})
 
 router = APIRouter()
 
@@ -37,5 +43,19 @@ def chart_embed() -> HTMLResponse:
     return HTMLResponse((STATIC_DIR / "embed.html").read_text(encoding="utf-8"))
 
 
+class AssetFiles(StaticFiles):
+    """The files under app/static with an ASSET_SUFFIXES suffix; anything else is a 404.
+
+    The pages' HTML lives there too, but is served only by the routes above, `/` and
+    `/embed`, with their Content-Security-Policy (app.middleware.security_headers). Served
+    as `/static/index.html` it had none, so any site could frame it (issue 20).
+    """
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if os.path.splitext(path)[1].lower() not in ASSET_SUFFIXES:
+            raise HTTPException(status_code=404)
+        return await super().get_response(path, scope)
+
+
 def mount_static(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", AssetFiles(directory=STATIC_DIR), name="static")

@@ -32,10 +32,13 @@ def running_server(
     ready_path: str = "/readyz",
     timeout: float = 30.0,
     extra_env: dict[str, str] | None = None,
+    unset_env: Sequence[str] = (),
     log_path: Path | None = None,
 ) -> Iterator[str]:
     """Start `country-positions serve` (or `command` + host/port args); yield its base URL.
+    It is stopped with SIGTERM, as Docker and orchestrators stop it.
 
+    `unset_env`: variables of this process kept out of the server's environment.
     `log_path`: where its output goes (to read its log lines); a temporary file otherwise."""
     port = free_port()
     argv = list(command or [sys.executable, "-m", "app", "serve"])
@@ -46,6 +49,8 @@ def running_server(
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         **(extra_env or {}),
     }
+    for name in unset_env:
+        env.pop(name, None)
     # Output goes to a file, not a pipe nobody reads (a full pipe would stall the server).
     opened = log_path.open("w+") if log_path else tempfile.TemporaryFile(mode="w+")  # noqa: SIM115  # closed by the with below
     with opened as log:

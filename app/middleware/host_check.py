@@ -1,9 +1,16 @@
-"""Refuse requests for a `Host` this deployment does not serve (CP_ALLOWED_HOSTS).
+"""Refuse requests for a `Host` this deployment does not serve (CP_ALLOWED_HOSTS), and
+requests with more than one `Host`.
 
 Nothing the API renders depends on `Host` any more (see app/http/links.py); this is the second
 line: a request addressed to a name we do not own gets a 400 problem+json before anything
 else runs (Starlette's TrustedHostMiddleware answers in plain text, outside the one error
 shape). The probes are exempt: orchestrators address them by container IP.
+
+A request with two `Host` fields is refused whatever CP_ALLOWED_HOSTS says (RFC 9112 §3.2:
+a server MUST answer 400); uvicorn and Granian pass both on, and the first used to win
+(issue 20). An absolute-form target (`GET http://other.example/ HTTP/1.1`) names its host
+in its authority, which RFC 9112 §3.2.2 puts before `Host`: under uvicorn `serve` makes it
+the request's `Host` (app.serving.uvicorn_limits), so it is checked here like any other.
 """
 
 from __future__ import annotations
@@ -45,33 +52,46 @@ class HostPatterns:
         return name in self.exact or (bool(name) and name.endswith(self.suffixes))
 
 
+NOT_SERVED = (
+    "This server does not serve the host the request is addressed to (its Host header, or "
+    "the authority of an absolute-form target)."
+)
+REPEATED = "The request has more than one Host header field (RFC 9112, section 3.2)."
+
+
 class HostCheckMiddleware:
     def __init__(self, app: ASGIApp, *, allowed_hosts: Sequence[str]) -> None:
         self.app = app
         self.patterns = HostPatterns(allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = ""
+        host: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"host":
-                host = value.decode("latin-1")
-                break
-        if self.patterns.allows(host):
+                if host is not None:
+                    await _refuse(scope, send, REPEATED)
+                    return
+                host = value
+        if (
+            self.patterns.any
+            or scope["path"] in PROBE_PATHS
+            or self.patterns.allows((host or b"").decode("latin-1"))
+        ):
             await self.app(scope, receive, send)
             return
-        await _refuse(scope, send)
+        await _refuse(scope, send, NOT_SERVED)
 
 
-async def _refuse(scope: Scope, send: Send) -> None:
+async def _refuse(scope: Scope, send: Send, detail: str) -> None:
     # The detail does not echo the Host: it is attacker-chosen text.
     document = {
         "type": INVALID_HOST,
         "title": "Invalid Host",
         "status": 400,
-        "detail": "This server does not serve the host named in the request's Host header.",
+        "detail": detail,
         "instance": scope["path"],
     }
     record = record_of(scope)

@@ -36,7 +36,7 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
     - observability: outermost, so every answer (the early ones below too) gets a request
       id, a log line, metrics and Server-Timing; it answers `/metrics` before anything
       else (app.observability.middleware);
-    - host check (when CP_ALLOWED_HOSTS is not `*`): refuses unknown hosts;
+    - host check: refuses a repeated `Host`, and hosts outside CP_ALLOWED_HOSTS;
     - client address (when CP_TRUSTED_PROXIES is set): `X-Forwarded-For` from those peers;
     - vary: the one `Vary` of every answer below, whichever layer gave it (app.middleware.vary);
     - rate limit (unless CP_RATE_LIMIT_ENABLED=false): counts hits too, 429 past the limit;
@@ -113,9 +113,9 @@ def install_middleware(app: FastAPI, settings: Settings, tracker: RevisionTracke
     if settings.trusted_proxies:
         # Outside the limiter: it counts per client, which a trusted proxy names.
         app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
-    if "*" not in settings.allowed_hosts:
-        # A request for a host we do not serve costs nothing and counts nowhere but below.
-        app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
+    # A request for a host we do not serve (or with two Hosts) costs nothing and counts
+    # nowhere but below.
+    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(
         ObservabilityMiddleware,
         application=app,

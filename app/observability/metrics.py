@@ -1,9 +1,9 @@
 """Prometheus metrics (prometheus-client), safe under `serve --workers N`.
 
-With PROMETHEUS_MULTIPROC_DIR set (`serve` sets it, to a directory it empties first, before
-any worker starts), every worker writes its values to files there and `/metrics`, in
-whichever worker answers it, adds them all up (prometheus_client.multiprocess). Without it
-(tests, an app built in process) the values live in this process.
+With PROMETHEUS_MULTIPROC_DIR set (`serve --workers N` sets it before any worker starts, see
+app.observability.multiproc), every worker writes its values to files there and `/metrics`,
+in whichever worker answers it, adds them all up (prometheus_client.multiprocess). Without
+it (one worker, tests, an app built in process) the values live in this process.
 
 Per-request counts (requests, latency, cache hits and misses, shed and rate-limited) are
 added up in plain Python first and handed to prometheus-client in batches: before every
@@ -20,14 +20,12 @@ scrape sums them (`livesum`), or takes the largest revision (`max`) or the weake
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from prometheus_client import (
@@ -39,9 +37,11 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
     multiprocess,
+    values,
 )
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from app.observability.multiproc import MULTIPROC_ENV
+
 GAUGE_INTERVAL = 1.0
 COUNT_INTERVAL = 0.1
 MAX_PENDING = 4096  # requests
@@ -52,25 +52,20 @@ RATE_LIMITED = "/problems/rate-limited"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-def prepare_multiprocess_dir() -> Path:
-    """Point PROMETHEUS_MULTIPROC_DIR at an empty directory before workers start: the one
-    set (emptied of a previous run's files), else a new one under the temp dir."""
-    configured = os.environ.get(MULTIPROC_ENV)
-    if configured:
-        path = Path(configured)
-        path.mkdir(parents=True, exist_ok=True)
-        for stale in path.glob("*.db"):
-            stale.unlink()
-    else:
-        import tempfile
+def _use_storage(multiprocess_dir: str | None) -> None:
+    """Make prometheus-client keep values where this process's exposition reads them.
 
-        path = Path(tempfile.mkdtemp(prefix="cp-metrics-"))
-        os.environ[MULTIPROC_ENV] = str(path)
-    return path
-
-
-def remove_multiprocess_dir(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+    It chooses once, when first imported, from PROMETHEUS_MULTIPROC_DIR: if that import came
+    before `serve` set the variable, values would stay in memory while `/metrics` summed the
+    (empty) files (issue 20). The choice is made again here, explicitly, before any metric
+    exists; an existing file-backed class is kept (a second one would open the same files
+    twice).
+    """
+    in_files = getattr(values.ValueClass, "_multiprocess", False)
+    if multiprocess_dir is not None and not in_files:
+        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]  # untyped upstream
+    elif multiprocess_dir is None and in_files:
+        values.ValueClass = values.MutexValue
 
 
 @dataclass
@@ -94,7 +89,8 @@ class Metrics:
         """`listener`: the instance has a revision listener (PostgreSQL) to report on."""
         # `_created` series double every counter's size and say when a worker started.
         disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
-        self.multiprocess_dir = os.environ.get(MULTIPROC_ENV)
+        self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
+        _use_storage(self.multiprocess_dir)
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(

@@ -44,19 +44,25 @@ class RouteTemplates:
     """The route template of a request (`/countries/{code}/positions`), a bounded label.
 
     From the route that answered it when there was routing; else (answered before routing:
-    a cache hit, the fast lane, a 304, 429 or 503) from what routing taught us of the same
-    path, else the first documented path (OpenAPI) or mount that matches; else `unmatched`.
+    a cache hit, the fast lane, a 304, 429 or 503; or below a mount) from what routing
+    taught us of the same path, else the first documented path (OpenAPI) that matches, else
+    a mount's path followed by the documented path that matches the rest (a frozen release
+    read: `/releases/{version}/countries/{code}/positions`) or by `/{path}`; else
+    `unmatched`.
     """
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self._known: dict[str, str] = {}
         self._patterns: list[tuple[re.Pattern[str], str]] | None = None
+        self._mounts: list[tuple[re.Pattern[str], str]] = []
 
     def of(self, scope: Scope) -> str:
         path: str = scope["path"]
         route = scope.get("route")
-        routed: str | None = getattr(route, "path_format", None) if route is not None else None
+        routed: str | None = None
+        if route is not None and not isinstance(route, Mount):
+            routed = getattr(route, "path_format", None)
         known = self._known.get(path)
         if routed is None:
             if known is not None:
@@ -74,22 +80,32 @@ class RouteTemplates:
     def _match(self, path: str) -> str:
         if self._patterns is None:
             templates = [*self.app.openapi().get("paths", {}), "/"]
-            # A mount answers everything below it too (the frozen releases).
-            mounts = [r.path_format for r in self.app.router.routes if isinstance(r, Mount)]
-            self._patterns = [
-                (re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(t)) + "$"), t)
-                for t in templates
-            ] + [
-                (
-                    re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(t)) + "(/.*)?$"),
-                    t + "/{path}",
-                )
-                for t in mounts
+            self._patterns = [(re.compile(_regex(t) + "$"), t) for t in templates]
+            # A mount answers everything below it too (the frozen releases, /static).
+            self._mounts = [
+                (re.compile(_regex(r.path) + "(/.*)$"), r.path)
+                for r in self.app.router.routes
+                if isinstance(r, Mount)
             ]
-        for pattern, template in self._patterns:
+        template = self._documented(path)
+        if template is not None:
+            return template
+        for pattern, prefix in self._mounts:
+            below = pattern.match(path)
+            if below is not None:
+                return prefix + (self._documented(below[1]) or "/{path}")
+        return UNMATCHED
+
+    def _documented(self, path: str) -> str | None:
+        for pattern, template in self._patterns or ():
             if pattern.match(path):
                 return template
-        return UNMATCHED
+        return None
+
+
+def _regex(template: str) -> str:
+    """`/countries/{code}` as a regular expression: each `{...}` one path segment."""
+    return re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))
 
 
 def server_timing(record: RequestRecord, started_response: float) -> bytes:

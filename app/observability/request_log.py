@@ -12,7 +12,9 @@ order; a process killed outright loses at most one interval's. Application event
 `logging` (app.observability.logging), in the same two formats.
 
 A line never holds a key: not the Authorization header, and key-like query parameters are
-redacted (`redacted_query`).
+redacted (`redacted_query`). A text line never holds a client's control characters either:
+the path is written percent-encoded, as the query is sent (issue 20: a decoded `%0a` wrote
+whole fake request lines, a `%1b` terminal escapes); JSON escapes them itself.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from app.observability.request_ids import RequestRecord
 
@@ -87,6 +90,26 @@ def redacted_query(query: bytes) -> str:
         name, sep, _ = part.partition("=")
         parts.append(f"{name}=[redacted]" if sep and KEY_LIKE.search(name) else part)
     return "&".join(parts)
+
+
+# What a text line keeps of a path as it is: RFC 3986 path characters, except `%` (a decoded
+# `%` is written `%25`, so every `%` in a line starts an escape).
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+# Bytes a query may carry that a text line must not: controls, space, `"`, non-ASCII.
+_QUERY_UNSAFE = re.compile(r'[^\x21-\x7e]|"')
+
+
+def loggable_path(path: str) -> str:
+    """A decoded path as one printable token: `/a<newline>b` -> `/a%0Ab`."""
+    return quote(path, safe=_PATH_SAFE)
+
+
+def loggable_query(query: str) -> str:
+    """A query (latin-1 text of its bytes) with what is not printable ASCII (and `"`)
+    percent-encoded; what the client percent-encoded stays as it sent it."""
+    if _QUERY_UNSAFE.search(query) is None:
+        return query
+    return _QUERY_UNSAFE.sub(lambda unsafe: f"%{ord(unsafe[0]):02X}", query)
 
 
 def _json(value: Any) -> str:
@@ -190,11 +213,11 @@ def text_line(entry: Entry) -> str:
         :11
     ]
     client, http_version, api_key = entry[12], entry[13], entry[14]
-    query = redacted_query(raw_query)
+    query = loggable_query(redacted_query(raw_query))
     line = (
         f"{iso_time(created)} INFO app.access {client or '-'} - "
-        f'"{method} {path}{"?" + query if query else ""} HTTP/{http_version}" {status} '
-        f"{sent}B {round(seconds * 1000, 3)}ms cache={cache or '-'} route={route}"
+        f'"{method} {loggable_path(path)}{"?" + query if query else ""} HTTP/{http_version}" '
+        f"{status} {sent}B {round(seconds * 1000, 3)}ms cache={cache or '-'} route={route}"
     )
     if api_key is not None:
         line += f" key={api_key}"

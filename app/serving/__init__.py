@@ -7,8 +7,6 @@ factory, `app.main:create_served_app`, once per worker process, and neither trus
 
 from __future__ import annotations
 
-import os
-import shutil
 from typing import Any
 
 from app.serving.limits import ProtocolLimits
@@ -22,24 +20,18 @@ def serve(settings: Settings, host: str, port: int, workers: int, server: str = 
     """Run `server` in the foreground until it is stopped (SIGINT/SIGTERM).
 
     The server's access log stays off: the app writes one line per request itself
-    (app.observability), in CP_LOG_FORMAT, and so do the server's own loggers. Metrics are
-    kept in files under PROMETHEUS_MULTIPROC_DIR (emptied first, or a new temp directory),
-    set here before any worker starts, so `/metrics` sums every worker's.
+    (app.observability), in CP_LOG_FORMAT, and so do the server's own loggers. Several
+    workers keep their metrics in files under PROMETHEUS_MULTIPROC_DIR (emptied first, or a
+    temp directory removed at exit), set here before anything imports prometheus-client, so
+    `/metrics` sums every worker's (app.observability.multiproc).
     """
+    from app.observability.multiproc import prepare, removed_at_exit
+
+    metrics_dir = prepare(workers) if settings.metrics_enabled else None
     from app.observability.logging import logging_config
 
-    owned_dir = None
-    if settings.metrics_enabled:
-        from app.observability.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
-
-        configured = os.environ.get(MULTIPROC_ENV)
-        metrics_dir = prepare_multiprocess_dir()
-        owned_dir = None if configured else metrics_dir
-    try:
+    with removed_at_exit(metrics_dir):
         _run(settings, host, port, workers, server, logging_config(settings))
-    finally:
-        if owned_dir is not None:
-            shutil.rmtree(owned_dir, ignore_errors=True)
 
 
 def _run(

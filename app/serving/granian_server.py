@@ -12,6 +12,10 @@ How each limit maps (read from Granian 2.8's source and checked by tests/load):
   connection's life: a connection beyond it waits in the listen backlog until another
   closes; it is never answered 503.
 
+An absolute-form request target (`GET http://host/path`) reaches the app as its path alone,
+with the `Host` header sent (Granian makes the target's host the `Host` only when none was
+sent): unlike under uvicorn (app.serving.uvicorn_limits), the host check sees `Host`.
+
 HTTP/2 is off: Granian's HTTP/2 header limit (16 MB) is not the one above, and uvicorn
 speaks HTTP/1.1 only, so both servers accept the same requests.
 """

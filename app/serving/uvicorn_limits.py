@@ -13,13 +13,15 @@ no timeout before the headers are complete (a slowloris connection stays open fo
   open gets its request answered with a 503 problem and `Connection: close`, so existing
   connections keep working (uvicorn's own `limit_concurrency` would 503 theirs too).
 
-The keep-alive idle timeout is uvicorn's own `timeout_keep_alive`.
+The keep-alive idle timeout is uvicorn's own `timeout_keep_alive`. An absolute-form request
+target's authority becomes the request's `Host` (`use_target_authority`), as RFC 9112 asks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 import weakref
 from asyncio import TimerHandle
@@ -124,6 +126,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.reading_head = False
         self.head_bytes = 0
         self._cancel_head_timer()
+        use_target_authority(self.headers, self.url)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -180,6 +183,33 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if not headers or len(url) > 2048:
             return "/"
         return url.split(b"?", 1)[0].decode("ascii", "replace") or "/"
+
+
+def absolute_form_authority(target: bytes) -> bytes | None:
+    """`host[:port]` of an absolute-form request target (`http://host:port/path`), else None."""
+    scheme, separator, rest = target.partition(b"://")
+    if not separator or not scheme.isalpha():
+        return None
+    authority = re.split(rb"[/?#]", rest, maxsplit=1)[0]
+    return authority.rpartition(b"@")[2]  # never a userinfo part
+
+
+def use_target_authority(headers: list[tuple[bytes, bytes]], target: bytes) -> None:
+    """RFC 9112 §3.2.2: a server receiving an absolute-form target MUST ignore `Host` and use
+    the target's authority. httptools keeps only its path, so the app would check a `Host`
+    the client chose freely instead; the authority becomes the request's `Host` here (as
+    Granian does when no `Host` was sent), and the app's host check sees it (issue 20).
+    Two `Host` fields are left for the app to refuse."""
+    authority = absolute_form_authority(target)
+    if authority is None:
+        return
+    hosts = [index for index, (name, _) in enumerate(headers) if name == b"host"]
+    if len(hosts) > 1:
+        return
+    if hosts:
+        headers[hosts[0]] = (b"host", authority)
+    else:
+        headers.insert(0, (b"host", authority))
 
 
 def _too_many_connections_app(problem: LimitProblem) -> ASGI3Application:

@@ -81,6 +81,18 @@ def test_host_outside_allowed_hosts_is_400(guarded_client: TestClient) -> None:
         assert EVIL not in body["detail"]
 
 
+def test_a_repeated_host_is_400_whatever_the_allowed_hosts(
+    client: TestClient, guarded_client: TestClient
+) -> None:
+    """Issue 20: the first of two `Host` fields won (RFC 9112 §3.2 asks for a 400)."""
+    for served in (client, guarded_client):  # CP_ALLOWED_HOSTS `*`, and a list
+        for host in ("api.example.org", EVIL):
+            headers = [("Host", "api.example.org"), ("Host", host)]
+            response = served.get(PAGE, headers=headers)
+            body = assert_problem(response, 400, "/problems/invalid-host")
+            assert "more than one Host" in body["detail"]
+
+
 def test_allowed_hosts_match_with_or_without_a_port(guarded_client: TestClient) -> None:
     for host in ("api.example.org", "API.example.org:8443", "a.example.net", "b.a.example.net"):
         response = guarded_client.get(PAGE, headers={"Host": host})

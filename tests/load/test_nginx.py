@@ -4,7 +4,8 @@ The template is rendered as the official image renders it (envsubst of NGINX_LIS
 API_UPSTREAM, nothing else), pointed at `country-positions serve` on a free port; pid and
 error log go to the test's directory through `-g`. Through it: links never name a Host an
 attacker sent, a burst beyond `limit_req` is a 429 problem, oversized headers a 431, a big
-body a 413, a dead upstream a 502, and ordinary requests get the app's answer and ETag.
+body a 413, a dead upstream a 502, `/metrics` a 404, and ordinary requests get the app's
+answer and ETag.
 
 Needs `nginx` on PATH (or /usr/sbin/nginx); skips loudly without it, fails with
 REQUIRE_NGINX=1 (set by .ci/run, which installs Debian's nginx).
@@ -162,6 +163,26 @@ def test_ordinary_request_gets_the_app_answer_and_etag(
             f"{front}/countries/RS/positions", headers={"If-None-Match": response.headers["etag"]}
         )
         assert again.status_code == 304
+
+
+def test_metrics_are_refused_at_the_edge_and_scraped_from_the_replica(
+    seeded_settings: Settings, tmp_path: Path
+) -> None:
+    """Issue 20: /metrics was public through nginx, and a replica answers it before its host
+    check and limiter. nginx refuses it however the path is spelt; Prometheus scrapes each
+    replica directly (deploy/prometheus.yml)."""
+    with nginx_in_front(seeded_settings, tmp_path) as (app, front):
+        refused = httpx.get(f"{front}/metrics")
+        assert_problem(refused, 404, "/problems/not-found")
+        assert refused.headers["x-content-type-options"] == "nosniff"
+        for spelling in ("/%6Detrics", "//metrics", "/metrics?format=text", "/./metrics"):
+            response = httpx.get(f"{front}{spelling}")
+            assert response.status_code == 404, spelling
+            assert response.json()["type"] == "/problems/not-found", spelling
+        assert httpx.head(f"{front}/metrics").status_code == 404
+        scraped = httpx.get(f"{app}/metrics")
+        assert scraped.status_code == 200
+        assert "cp_http_requests_total" in scraped.text
 
 
 def test_oversized_requests_and_a_dead_upstream_are_problems(
