@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.changes.models import Change
@@ -70,16 +70,37 @@ def changes_of(session: Session, release: Release) -> tuple[Sequence[Change], in
     return rows.all(), total
 
 
+def lock_revision(session: Session) -> int:
+    """Take the dataset's write lock in the caller's transaction; return the revision.
+
+    PostgreSQL: the revision row, FOR UPDATE (every writer's bump locks it too). SQLite:
+    a no-op UPDATE, so the transaction begins with the database's write lock (the driver
+    issues BEGIN before it) and every read after it sees the last commit.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        lock = select(DatasetRevision.revision).where(DatasetRevision.id == 1).with_for_update()
+        return session.scalar(lock) or 0
+    session.execute(
+        update(DatasetRevision)
+        .where(DatasetRevision.id == 1)
+        .values(revision=DatasetRevision.revision)
+    )
+    return session.scalar(select(DatasetRevision.revision).where(DatasetRevision.id == 1)) or 0
+
+
 def create_release(
     session: Session, *, settings: Settings, version: str, notes: str | None, actor: str
 ) -> Release:
     """Freeze the current revision as `version`, in the caller's transaction.
 
-    The revision row is locked first (on PostgreSQL), so no write is half-way while the
-    revision and the change log's end are read; the content is then hashed through a
-    frozen engine, so the digest is of exactly what the release will serve.
+    The dataset's write lock is taken first, then the version is checked: two releases
+    made at once are serialised, and the second is checked against the first (checked
+    before the lock, a lower version sent with a higher one could both pass). No write is
+    half-way while the revision and the change log's end are read; the content is then
+    hashed through a frozen engine, so the digest is of exactly what the release will serve.
     """
     check_version(version)
+    revision = lock_revision(session)
     if session.get(Release, version) is not None:
         raise Conflict(f"release {version!r} exists; a version is never reused")
     previous = latest_release(session)
@@ -88,10 +109,6 @@ def create_release(
             f"release {version!r} would not be newer than the latest, {previous.version!r}: "
             "versions only go up"
         )
-    lock = select(DatasetRevision.revision).where(DatasetRevision.id == 1)
-    if session.get_bind().dialect.name == "postgresql":
-        lock = lock.with_for_update()
-    revision = session.scalar(lock) or 0
     changes_upto = session.scalar(select(func.max(Change.id))) or 0
     engine = frozen_engine(settings, revision, batch=True)
     try:

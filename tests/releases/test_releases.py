@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -353,3 +355,28 @@ def test_latest_below_redirects_to_the_newest_release(client: TestClient, admin:
     assert (
         client.get("/releases/latest/stats").json() == client.get("/releases/2026.2/stats").json()
     )
+
+
+def test_concurrent_releases_never_make_a_lower_version_latest(
+    client: TestClient, admin: str
+) -> None:
+    """A higher and a lower version sent at the same moment (issue 20): the version checks
+    run under the dataset's write lock, so whichever lands second is checked against the
+    first, and the releases' order always has their versions going up."""
+    assert release(client, admin, "2026.1").status_code == 201
+    for round_ in range(1, 6):
+        versions = [f"2026.{2 * round_ + 1}", f"2026.{2 * round_}"]  # higher, then lower
+        start = threading.Barrier(len(versions))
+
+        def post(version: str, start: threading.Barrier = start) -> int:
+            start.wait()
+            return int(release(client, admin, version).status_code)
+
+        with ThreadPoolExecutor(len(versions)) as pool:
+            statuses = list(pool.map(post, versions))
+        assert sorted(statuses) in ([201, 201], [201, 409]), statuses
+        newest_first = [r["version"] for r in client.get("/releases").json()["items"]]
+        keys = [tuple(int(p) for p in v.split(".")) for v in newest_first]
+        assert keys == sorted(keys, reverse=True), (round_, statuses, newest_first)
+        latest = client.get("/releases/latest", follow_redirects=False).headers["Location"]
+        assert latest == f"/releases/{versions[0]}", (round_, statuses, newest_first)
