@@ -23,14 +23,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from app.api_keys.security import require_read_access
+from app.api_keys.security import check_read_key, require_read_access
 from app.assessments import csv_metadata_router, export_router
 from app.assessments import router as assessments
 from app.assessments.snapshots import PositionSnapshots
 from app.categories import router as categories
 from app.countries import router as countries
 from app.db import make_sessionmaker
-from app.errors import NotFound
+from app.errors import AppError, NotFound
 from app.groups import router as groups
 from app.http.deps import reject_unknown_query_params
 from app.middleware.http_cache import IMMUTABLE_MAX_AGE, matches_etag
@@ -46,6 +46,13 @@ from app.sources import router as sources
 
 KEPT_RELEASES = 4
 IMMUTABLE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
+# Under CP_REQUIRE_KEY_FOR_READS: no shared cache may hand a keyed read to anyone else.
+PRIVATE_IMMUTABLE = f"private, max-age={IMMUTABLE_MAX_AGE}, immutable"
+
+
+def immutable(settings: Settings) -> str:
+    """The Cache-Control of a release's 200s and 304s."""
+    return PRIVATE_IMMUTABLE if settings.require_key_for_reads else IMMUTABLE
 
 
 def _read_router() -> APIRouter:
@@ -173,6 +180,14 @@ class FrozenReleases:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        if self.settings.require_key_for_reads:
+            # Before anything that answers from what the release is (a 304, a redirect,
+            # even a 404): without a key, nothing about a release is told.
+            try:
+                await check_read_key(Request(scope))
+            except AppError as no_key:
+                await render_error(Request(scope), no_key)(scope, receive, send)
+                return
         version = str(scope.get("path_params", {}).get("version", ""))
         root_path = str(scope.get("root_path", ""))
         path = str(scope["path"])
@@ -198,12 +213,13 @@ class FrozenReleases:
             return
         headers = Headers(scope=scope)
         etag = release_etag(release, scope, headers.get("accept", ""))
+        cache_control = immutable(self.settings).encode()
         if matches_etag(headers.get("if-none-match", ""), etag, star=False):
             await send(
                 {
                     "type": "http.response.start",
                     "status": 304,
-                    "headers": [(b"etag", etag.encode()), (b"cache-control", IMMUTABLE.encode())],
+                    "headers": [(b"etag", etag.encode()), (b"cache-control", cache_control)],
                 }
             )
             await send({"type": "http.response.body", "body": b""})
@@ -224,7 +240,7 @@ class FrozenReleases:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 response_headers = MutableHeaders(scope=message)
                 response_headers["ETag"] = etag
-                response_headers["Cache-Control"] = IMMUTABLE
+                response_headers["Cache-Control"] = cache_control.decode()
             await send(message)
 
         await app(child, receive, frozen_send)

@@ -21,7 +21,7 @@ from app.http.strict_json import StrictJSONRoute
 from app.problems import Problem
 from app.releases import package, service
 from app.releases.citation import citation
-from app.releases.dispatch import IMMUTABLE, release_etag
+from app.releases.dispatch import immutable, release_etag
 from app.releases.models import Release
 from app.releases.schemas import (
     VERSION_PATTERN,
@@ -186,7 +186,7 @@ async def _frozen(request: Request, version: str) -> tuple[Release, sessionmaker
 
 def _immutable(request: Request, release: Release) -> dict[str, str]:
     etag = release_etag(release, request.scope, request.headers.get("accept", ""))
-    return {"ETag": etag, "Cache-Control": IMMUTABLE}
+    return {"ETag": etag, "Cache-Control": immutable(request.app.state.settings)}
 
 
 @router.get(

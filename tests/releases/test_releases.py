@@ -380,3 +380,31 @@ def test_concurrent_releases_never_make_a_lower_version_latest(
         assert keys == sorted(keys, reverse=True), (round_, statuses, newest_first)
         latest = client.get("/releases/latest", follow_redirects=False).headers["Location"]
         assert latest == f"/releases/{versions[0]}", (round_, statuses, newest_first)
+
+
+def test_keyed_reads_cover_releases_before_their_etags(seeded_settings: Settings) -> None:
+    """Under CP_REQUIRE_KEY_FOR_READS (issue 20): every read under a release needs a key,
+    checked before its ETag (no 304 without one), and is `private` for shared caches."""
+    settings = seeded_settings.model_copy(update={"require_key_for_reads": True})
+    admin = make_key(settings, "alice-admin", KeyScope.admin)
+    reader = make_key(settings, "rita-reader", KeyScope.write)
+    with TestClient(create_app(settings)) as client:
+        assert release(client, admin, "2026.1").status_code == 201
+        for path in (
+            "/releases/2026.1/countries/RS/positions",
+            "/releases/2026.1/datapackage.json",
+            "/releases/2026.1/data.zip",
+            "/releases/2026.1/data/positions.csv",
+        ):
+            keyed = client.get(path, headers=bearer(reader))
+            assert keyed.status_code == 200, (path, keyed.text)
+            assert keyed.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+            etag = {"If-None-Match": keyed.headers["ETag"]}
+            anonymous = client.get(path, headers=etag)
+            assert anonymous.status_code == 401, (path, anonymous.status_code)
+            assert anonymous.headers["Content-Type"] == "application/problem+json"
+            again = client.get(path, headers=bearer(reader, **etag))
+            assert again.status_code == 304, path
+            assert again.headers["Cache-Control"].startswith("private")
+        assert client.get("/releases/latest/stats", follow_redirects=False).status_code == 401
+        assert client.get("/releases/2027.1/stats").status_code == 401
