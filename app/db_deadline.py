@@ -74,6 +74,21 @@ def request_budget(seconds: float) -> Iterator[Budget]:
         _budget.reset(token)
 
 
+def lift_request_budget() -> None:
+    """End the current request's budget (each round trip keeps its own deadline): for
+    the one operation whose work is long by design (app.http.deps.without_deadlines)."""
+    budget = _budget.get()
+    if budget is not None:
+        budget.end = None
+
+
+def budget_spent() -> bool:
+    """Whether the current request's budget has run out (so a connection cut now was
+    cut for taking too long, not lost)."""
+    budget = _budget.get()
+    return budget is not None and budget.end is not None and time.monotonic() >= budget.end
+
+
 class Watchdog:
     """One thread for the whole process; arming a round trip is two dict operations.
 
