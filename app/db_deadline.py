@@ -82,6 +82,14 @@ def lift_request_budget() -> None:
         budget.end = None
 
 
+def budget_left() -> float | None:
+    """Seconds left in the current request's budget (None: no bound)."""
+    budget = _budget.get()
+    if budget is None or budget.end is None:
+        return None
+    return budget.end - time.monotonic()
+
+
 def budget_spent() -> bool:
     """Whether the current request's budget has run out (so a connection cut now was
     cut for taking too long, not lost)."""

@@ -13,7 +13,7 @@ key, off the request path:
   (the release's hash, version and creation time, CP_PUBLIC_URL in its citation, the
   database, the code version), written to a temporary file and renamed into place.
 
-A request waits for a build at most CP_DB_DEADLINE; past it, it gets a 503 saying the
+A request waits for a build while its CP_DB_DEADLINE budget lasts; past it, it gets a 503 saying the
 package is being built, with `Retry-After`, and the build goes on for the next request.
 `POST /releases` starts the build of the release it made. `datapackage.json` and
 `data/*.csv` are read out of the stored zip, so all three always agree.
@@ -37,6 +37,7 @@ from pathlib import Path
 
 from app import __version__
 from app.db import make_sessionmaker
+from app.db_deadline import budget_left
 from app.errors import ServiceUnavailable
 from app.releases import package
 from app.releases.citation import citation
@@ -163,14 +164,15 @@ class PackageStore:
             logger.info("built the package of release %s: %s", job.info.version, target.name)
 
     async def stored(self, release: Release) -> Path:
-        """The stored package, waiting at most CP_DB_DEADLINE for its build."""
+        """The stored package, waiting for its build as long as the request's database
+        budget lasts (CP_DB_DEADLINE from its arrival)."""
         future = self.ensure(release)
         if future.done():
             return future.result()
+        left = budget_left()
+        wait = self.settings.db_deadline if left is None else max(left, 0.0)
         try:
-            return await asyncio.wait_for(
-                asyncio.shield(asyncio.wrap_future(future)), self.settings.db_deadline
-            )
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), wait)
         except TimeoutError:
             retry_after = max(1, math.ceil(self.settings.request_deadline))
             raise PackageBeingBuilt(release.version, retry_after) from None
