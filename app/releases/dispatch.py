@@ -1,9 +1,10 @@
 """`/releases/{version}/...`: every read of the dataset, frozen at a release's revision.
 
-Mounted under the main application (its middleware runs once, outside). For each release
-a small read-only application (the read routers, the problem handlers) runs on a frozen
-engine (app.releases.frozen), its links prefixed with the release's path; applications are
-kept for the few releases read last. Its 200s are cacheable for a year (`immutable`), with
+Mounted under the main application (its middleware runs once, outside). One small
+read-only application (the read routers, the problem handlers) serves every release: each
+request binds its release's state (a frozen engine, app.releases.frozen; links prefixed
+with the release's path) to the app's `state`; the states of the releases read last are
+kept. Its 200s are cacheable for a year (`immutable`), with
 a strong ETag derived from the release's hash and what selects the representation.
 """
 
@@ -13,12 +14,13 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from contextvars import ContextVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders, State
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -44,7 +46,10 @@ from app.revisions.trackers import FixedRevision
 from app.settings import Settings
 from app.sources import router as sources
 
-KEPT_RELEASES = 4
+# Releases whose engines (and positions memos) are kept open; one read after this many
+# others opens its engine again (a connection), never an application.
+KEPT_RELEASES = 16
+RELEASE_SNAPSHOT_BYTES = 4 * 1024 * 1024
 IMMUTABLE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
 # Under CP_REQUIRE_KEY_FOR_READS: no shared cache may hand a keyed read to anyone else.
 PRIVATE_IMMUTABLE = f"private, max-age={IMMUTABLE_MAX_AGE}, immutable"
@@ -73,20 +78,49 @@ def _read_router() -> APIRouter:
     return router
 
 
-def _frozen_app(settings: Settings, release: Release) -> tuple[FastAPI, Engine]:
+class ReleaseState(State):
+    """The shared frozen app's `app.state`: the state of the release bound to the current
+    request (`_bound`, set around each call), so one app serves every release."""
+
+    def __getattr__(self, name: str) -> Any:
+        bound = _bound.get()
+        if bound is None:
+            raise AttributeError(f"no release is bound to this request: {name}")
+        return getattr(bound, name)
+
+
+_bound: ContextVar[State | None] = ContextVar("cp_release_state", default=None)
+
+
+def _shared_app() -> FastAPI:
+    """The read routes, once for every release (issue 20: an app per release, rebuilt
+    whenever more releases than were kept took turns, served 12 reads/s instead of 1,000)."""
     from app.main import NO_NATIVE_TELEMETRY
 
-    engine = frozen_engine(settings, release.revision)
-    prefix = f"{settings.public_url or ''}/releases/{release.version}"
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **NO_NATIVE_TELEMETRY)
-    app.state.settings = settings.model_copy(update={"public_url": prefix})
-    app.state.engine = app.state.read_engine = engine
-    app.state.sessionmaker = app.state.read_sessionmaker = make_sessionmaker(engine)
-    app.state.snapshots = PositionSnapshots()
-    app.state.revision_tracker = FixedRevision(release.revision)
+    app.state = ReleaseState()
     install_problem_handlers(app)
     app.include_router(_read_router())
-    return app, engine
+    return app
+
+
+def _release_state(settings: Settings, release: Release) -> State:
+    """What the read routes find in `request.app.state` for `release`: a frozen engine,
+    its own positions memo, its fixed revision, links under its path."""
+    engine = frozen_engine(settings, release.revision)
+    state = State()
+    state.settings = settings.model_copy(
+        update={
+            "public_url": f"{settings.public_url or ''}/releases/{release.version}",
+            # Checked by FrozenReleases, before the ETag; once is enough.
+            "require_key_for_reads": False,
+        }
+    )
+    state.engine = state.read_engine = engine
+    state.sessionmaker = state.read_sessionmaker = make_sessionmaker(engine)
+    state.snapshots = PositionSnapshots(max_bytes=RELEASE_SNAPSHOT_BYTES)
+    state.revision_tracker = FixedRevision(release.revision)
+    return state
 
 
 def _request_record(scope: Scope) -> dict[str, object]:
@@ -135,20 +169,23 @@ class FrozenReleases:
     def __init__(self, settings: Settings, find: ReleaseLookup) -> None:
         self.settings = settings
         self.find = find
-        self._apps: OrderedDict[str, tuple[FastAPI, Engine]] = OrderedDict()
+        self.app = _shared_app()
+        self.bound = 0  # release states made so far (tests count them)
+        self._states: OrderedDict[str, State] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _app_for(self, release: Release) -> FastAPI:
+    def _state_for(self, release: Release) -> State:
         with self._lock:
-            if release.version in self._apps:
-                self._apps.move_to_end(release.version)
-                return self._apps[release.version][0]
-            built = _frozen_app(self.settings, release)
-            self._apps[release.version] = built
-            while len(self._apps) > KEPT_RELEASES:
-                _, (_, engine) = self._apps.popitem(last=False)
-                engine.dispose()
-            return built[0]
+            if release.version in self._states:
+                self._states.move_to_end(release.version)
+                return self._states[release.version]
+            state = _release_state(self.settings, release)
+            self.bound += 1
+            self._states[release.version] = state
+            while len(self._states) > KEPT_RELEASES:
+                _, dropped = self._states.popitem(last=False)
+                dropped.engine.dispose()
+            return state
 
     async def _to_latest(self, scope: Scope, rest: str, receive: Receive, send: Send) -> None:
         """`/releases/latest/<read>`: a short-lived redirect to the newest release's."""
@@ -166,16 +203,11 @@ class FrozenReleases:
         )
         await redirect(scope, receive, send)
 
-    def sessionmaker_for(self, release: Release) -> sessionmaker[Session]:
-        """Sessions that read `release` (for the package routes, app.releases.router)."""
-        factory: sessionmaker[Session] = self._app_for(release).state.read_sessionmaker
-        return factory
-
     def dispose(self) -> None:
         with self._lock:
-            for _, engine in self._apps.values():
-                engine.dispose()
-            self._apps.clear()
+            for state in self._states.values():
+                state.engine.dispose()
+            self._states.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -224,7 +256,7 @@ class FrozenReleases:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        app = await run_in_threadpool(self._app_for, release)
+        state = await run_in_threadpool(self._state_for, release)
         child: Scope = {
             **scope,
             "path": rest or "/",
@@ -243,4 +275,8 @@ class FrozenReleases:
                 response_headers["Cache-Control"] = cache_control.decode()
             await send(message)
 
-        await app(child, receive, frozen_send)
+        token = _bound.set(state)
+        try:
+            await self.app(child, receive, frozen_send)
+        finally:
+            _bound.reset(token)

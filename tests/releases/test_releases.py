@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
@@ -408,3 +409,34 @@ def test_keyed_reads_cover_releases_before_their_etags(seeded_settings: Settings
             assert again.headers["Cache-Control"].startswith("private")
         assert client.get("/releases/latest/stats", follow_redirects=False).status_code == 401
         assert client.get("/releases/2027.1/stats").status_code == 401
+
+
+def test_reads_cycling_over_many_releases_build_nothing_per_request(
+    seeded_settings: Settings, admin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads taking turns over more releases than were once kept (4) build no application
+    per request (issue 20: 12 reads/s over 8 releases against 1,051/s over 4): one app
+    serves them all, and each release's state is made once."""
+    builds: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> FastAPI:
+        builds.append("app")
+        return FastAPI(*args, **kwargs)
+
+    monkeypatch.setattr("app.releases.dispatch.FastAPI", counted)
+    # Every read reaches the release (no response cache answering the later rounds).
+    uncached = seeded_settings.model_copy(update={"cache_enabled": False})
+    with TestClient(create_app(uncached)) as fresh:
+        versions = [f"2026.{n}" for n in range(1, 7)]
+        for version in versions:
+            assert release(fresh, admin, version).status_code == 201
+        answers: dict[str, bytes] = {}
+        for _ in range(3):
+            for version in versions:
+                read = fresh.get(f"/releases/{version}/countries/RS/positions")
+                assert read.status_code == 200, read.text
+                answers.setdefault(version, read.content)
+                assert answers[version] == read.content
+        frozen = fresh.app.state.frozen_releases  # type: ignore[attr-defined]
+        assert builds == ["app"]
+        assert frozen.bound == len(versions)
