@@ -50,6 +50,8 @@ from app.sources import router as sources
 # others opens its engine again (a connection), never an application.
 KEPT_RELEASES = 16
 RELEASE_SNAPSHOT_BYTES = 4 * 1024 * 1024
+# Paths below `/releases/{version}` that are operations, not reads: their methods.
+OPERATIONS_BELOW_A_RELEASE = {"/withdrawal": "POST"}
 IMMUTABLE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
 # Under CP_REQUIRE_KEY_FOR_READS: no shared cache may hand a keyed read to anyone else.
 PRIVATE_IMMUTABLE = f"private, max-age={IMMUTABLE_MAX_AGE}, immutable"
@@ -233,13 +235,16 @@ class FrozenReleases:
             await render_error(Request(scope), error)(scope, receive, send)
             return
         if scope["method"] not in ("GET", "HEAD"):
+            # The release's own operations (app.releases.router) are routed before this
+            # mount, which still gets their other methods: their Allow is theirs.
+            allow = OPERATIONS_BELOW_A_RELEASE.get(rest, "GET, HEAD")
             refused = problem_response(
                 Request(scope),
                 status=405,
                 type_="about:blank",
                 title="Method Not Allowed",
-                detail="A release is read-only: GET and HEAD only.",
-                headers={"Allow": "GET, HEAD"},
+                detail=f"Only {allow} here: a release is read-only.",
+                headers={"Allow": allow},
             )
             await refused(scope, receive, send)
             return

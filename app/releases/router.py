@@ -30,6 +30,8 @@ from app.releases.schemas import (
     ReleaseLinks,
     ReleasePage,
     ReleaseRead,
+    ReleaseWithdraw,
+    ReleaseWithdrawal,
 )
 from app.releases.store import PackageStore, member_chunks, package_info, read_member
 
@@ -47,8 +49,10 @@ VersionPath = Annotated[
 
 
 def _release_etag(release: Release) -> str:
-    """A release never changes: its description's tag follows its version and hash only."""
-    return f'"release-{release.version}-{release.sha256[:16]}"'
+    """A release's data never changes: its description's tag follows its version, its
+    hash and whether it was withdrawn (the one change it may see)."""
+    withdrawn = "-withdrawn" if release.withdrawn_at is not None else ""
+    return f'"release-{release.version}-{release.sha256[:16]}{withdrawn}"'
 
 
 def release_read(request: Request, session: Session, release: Release) -> ReleaseRead:
@@ -66,6 +70,9 @@ def release_read(request: Request, session: Session, release: Release) -> Releas
             items=[ReleaseChange.model_validate(c) for c in changes],
             since=release.changes_after,
         ),
+        withdrawn=None
+        if release.withdrawn_at is None
+        else ReleaseWithdrawal(at=release.withdrawn_at, reason=release.withdrawal_reason or ""),
         citation=Citation(**citation(package_info(release, request.app.state.settings), base)),
         links=ReleaseLinks(
             self=base,
@@ -132,6 +139,36 @@ def create_release(
     response.headers["ETag"] = _release_etag(release)
     store: PackageStore = request.app.state.release_packages
     background.add_task(store.ensure, release)
+    return release_read(request, session, release)
+
+
+@router.post(
+    "/{version}/withdrawal",
+    response_model=ReleaseRead,
+    summary="Withdraw a mistaken release",
+    responses={
+        401: {"model": Problem, "description": "No valid API key."},
+        403: {"model": Problem, "description": "The key lacks the admin scope."},
+        404: {"model": Problem, "description": "No such release."},
+        409: {"model": Problem, "description": "The release was withdrawn already."},
+        413: {"model": Problem, "description": "Body too large."},
+    },
+)
+def withdraw_release(
+    version: VersionPath,
+    data: ReleaseWithdraw,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    key: AdminDep,
+) -> ReleaseRead:
+    """Mark a release made by mistake (a typo in its version, the wrong data) as withdrawn
+    (needs an `admin` key; logged, with who and why). It stays readable, byte for byte, and
+    says `withdrawn`; it is no longer `latest`, and a lower version may be released after
+    it. Its version is never given again. Withdraw before anyone cites it.
+    `country-positions release withdraw` does the same."""
+    release = service.withdraw_release(session, version=version, reason=data.reason, actor=key.name)
+    response.headers["ETag"] = _release_etag(release)
     return release_read(request, session, release)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,9 +14,11 @@ from app.changes.models import Change
 from app.errors import Conflict, InvalidInput, NotFound
 from app.releases.frozen import content_digest, frozen_engine
 from app.releases.models import Release
-from app.releases.schemas import VERSION_PATTERN
+from app.releases.schemas import NEW_VERSION_PATTERN
 from app.revisions.models import DatasetRevision, bump_revision
 from app.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 MAX_CHANGES_LISTED = 1000
 # How long `/releases/latest` may be cached: a new release should show within a minute.
@@ -27,10 +30,12 @@ def version_key(version: str) -> tuple[int, ...]:
 
 
 def check_version(version: str) -> None:
-    if len(version) > 20 or not re.fullmatch(VERSION_PATTERN, version):
+    """A new version: NEW_VERSION_PATTERN (each number at most 9999), so a typo such as
+    `20261.1` cannot block every later release."""
+    if not re.fullmatch(NEW_VERSION_PATTERN, version):
         raise InvalidInput(
-            f"version {version!r} is not a release version: dot-separated numbers "
-            "without leading zeros, e.g. 2026.1 (at most 20 characters)",
+            f"version {version!r} is not a release version: two to four dot-separated "
+            "numbers, each at most 9999, without leading zeros, e.g. 2026.1",
             errors=[
                 {"loc": ["body", "version"], "msg": "not a release version", "type": "value_error"}
             ],
@@ -38,7 +43,9 @@ def check_version(version: str) -> None:
 
 
 def latest_release(session: Session) -> Release | None:
-    return session.scalars(select(Release).order_by(Release.sequence.desc()).limit(1)).first()
+    """The newest release not withdrawn: what `latest` names and new versions must beat."""
+    query = select(Release).where(Release.withdrawn_at.is_(None))
+    return session.scalars(query.order_by(Release.sequence.desc()).limit(1)).first()
 
 
 def get_release(session: Session, *, version: str) -> Release:
@@ -134,4 +141,25 @@ def create_release(
     # The data is unchanged, but what /releases (and the pages citing the latest) answer is
     # not: a new revision drops every cached copy of them.
     bump_revision(session)
+    return release
+
+
+def withdraw_release(session: Session, *, version: str, reason: str, actor: str) -> Release:
+    """Mark a mistaken release withdrawn, in the caller's transaction, and log it.
+
+    It stays readable, byte for byte (its data is untouched), and says it is withdrawn;
+    it is no longer `latest`, and a lower version may be released after it. Its version
+    is never given again.
+    """
+    lock_revision(session)  # one after the other with release creation
+    release = get_release(session, version=version)
+    if release.withdrawn_at is not None:
+        raise Conflict(f"release {version!r} was withdrawn already, at {release.withdrawn_at}")
+    release.withdrawn_at = datetime.now(UTC)
+    release.withdrawn_by = actor
+    release.withdrawal_reason = reason
+    session.flush()
+    # What /releases and `latest` answer changes: drop every cached copy.
+    bump_revision(session)
+    logger.warning("release %s withdrawn by %s: %s", version, actor, reason)
     return release

@@ -440,3 +440,77 @@ def test_reads_cycling_over_many_releases_build_nothing_per_request(
         frozen = fresh.app.state.frozen_releases  # type: ignore[attr-defined]
         assert builds == ["app"]
         assert frozen.bound == len(versions)
+
+
+def test_a_mistaken_release_is_refused_or_withdrawn_and_no_longer_blocks(
+    client: TestClient, admin: str, seeded_settings: Settings
+) -> None:
+    """Versions past the bounds are refused (issue 20: `999999999.999999999` blocked every
+    later release); a mistake within them is withdrawn by an admin: still readable, marked,
+    no longer `latest`, and a lower version may follow it."""
+    assert release(client, admin, "2026.1").status_code == 201
+    for implausible in ("999999999.999999999", "20261.1", "2026.10000"):
+        refused = release(client, admin, implausible)
+        assert refused.status_code == 422, (implausible, refused.text)
+        assert refused.headers["Content-Type"] == "application/problem+json"
+    mistake = "2062.1"  # meant 2026.2
+    assert release(client, admin, mistake).status_code == 201
+    assert release(client, admin, "2026.2").status_code == 409
+    frozen_before = client.get(f"/releases/{mistake}/countries/RS/positions").content
+
+    path = f"/releases/{mistake}/withdrawal"
+    reason = {"reason": "Typo: meant 2026.2."}
+    writer = make_key(seeded_settings, "walter-writer", KeyScope.write)
+    assert client.post(path, json=reason).status_code == 401
+    assert client.post(path, json=reason, headers=bearer(writer)).status_code == 403
+    assert client.post(path, json={}, headers=bearer(admin)).status_code == 422
+    assert (
+        client.post("/releases/2030.1/withdrawal", json=reason, headers=bearer(admin)).status_code
+        == 404
+    )
+    withdrawn = client.post(path, json=reason, headers=bearer(admin))
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["withdrawn"]["reason"] == "Typo: meant 2026.2."
+    assert client.post(path, json=reason, headers=bearer(admin)).status_code == 409
+
+    latest = client.get("/releases/latest", follow_redirects=False)
+    assert latest.headers["Location"] == "/releases/2026.1"
+    shown = client.get(f"/releases/{mistake}")
+    assert shown.status_code == 200 and shown.json()["withdrawn"]["reason"]
+    assert client.get(f"/releases/{mistake}/countries/RS/positions").content == frozen_before
+    assert release(client, admin, "2026.2").status_code == 201
+    assert client.get("/releases/latest", follow_redirects=False).headers["Location"] == (
+        "/releases/2026.2"
+    )
+    assert release(client, admin, mistake).status_code == 409  # never given again
+    listed = client.get("/releases").json()["items"]
+    assert [(r["version"], r["withdrawn"] is not None) for r in listed] == [
+        ("2026.2", False),
+        (mistake, True),
+        ("2026.1", False),
+    ]
+
+
+def test_release_withdraw_on_the_command_line(
+    seeded_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", seeded_settings.database_url)
+    get_settings.cache_clear()
+    try:
+        assert main(["release", "create", "2026.3"]) == 0
+        assert main(["release", "withdraw", "2026.3", "--reason", "Meant 2026.1."]) == 0
+        assert "withdrawn" in capsys.readouterr().out
+        assert main(["release", "withdraw", "2026.3", "--reason", "Again."]) == 1
+        assert "withdrawn already" in capsys.readouterr().err
+        assert main(["release", "create", "2026.1"]) == 0
+        capsys.readouterr()
+        assert main(["release", "list"]) == 0
+        rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+        assert [(row[0], row[-1] == "withdrawn") for row in rows] == [
+            ("2026.1", False),
+            ("2026.3", True),
+        ]
+    finally:
+        get_settings.cache_clear()
