@@ -91,6 +91,9 @@ class PackageStore:
         self._building: dict[str, Future[Path]] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        # One build at a time per process: releases made in a row queue their builds
+        # instead of competing with requests for the CPU.
+        self._one_build = threading.Lock()
 
     def _job(self, release: Release) -> _Job:
         info = package_info(release, self.settings)
@@ -132,7 +135,8 @@ class PackageStore:
 
     def _run(self, job: _Job, target: Path, future: Future[Path]) -> None:
         try:
-            self._build(job, target)
+            with self._one_build:
+                self._build(job, target)
         except Exception as exc:
             logger.exception("building the package of release %s failed", job.info.version)
             future.set_exception(exc)
