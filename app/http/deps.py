@@ -16,18 +16,39 @@ from app.errors import InvalidInput, summarise
 from app.middleware.admission import UNBOUNDED_STATE
 from app.middleware.http_cache import vouched_for
 from app.middleware.response_cache import REVISION_STATE
+from app.revisions.models import current_revision
 
 T = TypeVar("T")
+
+
+def begin_snapshot(session: Session) -> None:
+    """Make the session's reads one snapshot of the database, before its first statement.
+
+    SQLite: an explicit BEGIN (the driver begins a transaction only before a write, so each
+    SELECT would see the latest commit). PostgreSQL: REPEATABLE READ (under READ COMMITTED
+    each statement sees the latest commit). A read-only transaction never fails on either.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN")
+    else:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; the transaction commits when the handler succeeds.
 
-    GET and HEAD read from the replica when DATABASE_READ_URL is set.
+    GET and HEAD read from the replica when DATABASE_READ_URL is set, in one snapshot
+    whose revision is noted first: the response's ETag names the revision its body was
+    read at (issue 20: on SQLite they could come from two moments).
     """
     state = request.app.state
-    reading = request.method in ("GET", "HEAD")
-    yield from session_scope(state.read_sessionmaker if reading else state.sessionmaker)
+    if request.method not in ("GET", "HEAD"):
+        yield from session_scope(state.sessionmaker)
+        return
+    with state.read_sessionmaker() as session, session.begin():
+        begin_snapshot(session)
+        note_revision(request, current_revision(session))
+        yield session
 
 
 def read_in_thread(request: Request, work: Callable[[Session], T]) -> Awaitable[T]:
@@ -41,6 +62,7 @@ def read_in_thread(request: Request, work: Callable[[Session], T]) -> Awaitable[
 
     def run() -> T:
         with request.app.state.read_sessionmaker() as session, session.begin():
+            begin_snapshot(session)
             return work(session)
 
     return run_in_threadpool(run)
