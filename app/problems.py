@@ -211,7 +211,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     lost = lost or unmigrated
     if not lost:
         return await _unexpected_error(request, exc)
-    if budget_spent() or sqlstate == QUERY_CANCELED:
+    if budget_spent(getattr(exc, "orig", None)) or sqlstate == QUERY_CANCELED:
         # A healthy query cut by CP_DB_DEADLINE (or statement_timeout): say so.
         logger.warning("database deadline on %s: %s", request.url.path, exc.__class__.__name__)
         unavailable = ServiceUnavailable(
