@@ -159,6 +159,11 @@ def _release(args: argparse.Namespace) -> int:
                     f"release {release.version}: revision {release.revision}, "
                     f"sha256 {release.sha256}"
                 )
+            elif args.release_command == "withdraw":
+                release = service.withdraw_release(
+                    session, version=args.version, reason=args.reason, actor="cli"
+                )
+                print(f"release {release.version}: withdrawn ({args.reason})")
             else:
                 releases, _ = service.list_releases(session, limit=None, offset=0)
                 print(f"{'version':<12} {'revision':>8} {'created':<33} sha256")
@@ -166,6 +171,7 @@ def _release(args: argparse.Namespace) -> int:
                     print(
                         f"{release.version:<12} {release.revision:>8} "
                         f"{release.created_at.isoformat():<33} {release.sha256}"
+                        + (" withdrawn" if release.withdrawn_at is not None else "")
                     )
     except AppError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
@@ -274,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     releases = commands.add_parser(
         "release",
-        help="freeze the dataset as a citable release, or list releases",
+        help="freeze the dataset as a citable release, withdraw one, or list them",
         formatter_class=_formatter,
     )
     release_commands = releases.add_subparsers(
@@ -286,10 +292,20 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_formatter,
         description="Freeze the current dataset revision as release VERSION: from then on "
         "/releases/VERSION/... answers every read as now, byte for byte. VERSION is "
-        "dot-separated numbers (e.g. 2026.1), higher than every earlier release's.",
+        "two to four dot-separated numbers, each at most 9999 (e.g. 2026.1), higher than "
+        "every earlier release's not withdrawn.",
     )
     make.add_argument("version", help="the release's version, e.g. 2026.1")
     make.add_argument("--notes", default=None, help="what changed, for readers of the release")
+    withdraw = release_commands.add_parser(
+        "withdraw",
+        help="withdraw a mistaken release",
+        description="Mark release VERSION as withdrawn (logged, with the reason): it stays "
+        "readable, but is no longer the latest, and a lower version may follow it. Its "
+        "version is never given again.",
+    )
+    withdraw.add_argument("version", help="the release's version, e.g. 2027.1")
+    withdraw.add_argument("--reason", required=True, help="why, for readers who cited it")
     release_commands.add_parser("list", help="list releases, newest first")
     releases.set_defaults(handler=_release)
     return parser

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Engine
 TICK = 0.1
 # A connect with less time left than this is not tried (libpq's timeout is at least 2 s).
 MIN_CONNECT_BUDGET = 1.0
+NO_TIME_TO_CONNECT = "no time left to connect within the request's deadline"
 
 
 class Budget:
@@ -72,6 +73,32 @@ def request_budget(seconds: float) -> Iterator[Budget]:
         yield budget
     finally:
         _budget.reset(token)
+
+
+def lift_request_budget() -> None:
+    """End the current request's budget (each round trip keeps its own deadline): for
+    the one operation whose work is long by design (app.http.deps.without_deadlines)."""
+    budget = _budget.get()
+    if budget is not None:
+        budget.end = None
+
+
+def budget_left() -> float | None:
+    """Seconds left in the current request's budget (None: no bound)."""
+    budget = _budget.get()
+    if budget is None or budget.end is None:
+        return None
+    return budget.end - time.monotonic()
+
+
+def budget_spent(error: BaseException | None = None) -> bool:
+    """Whether the current request's budget has run out (so a connection cut now was cut
+    for taking too long, not lost), or `error` is the refusal to connect with too little
+    of it left."""
+    if error is not None and str(error).startswith(NO_TIME_TO_CONNECT):
+        return True
+    budget = _budget.get()
+    return budget is not None and budget.end is not None and time.monotonic() >= budget.end
 
 
 class Watchdog:
@@ -180,7 +207,7 @@ def guard_engine(engine: Engine, seconds: float, watchdog: Watchdog = WATCHDOG) 
     def bounded_connect(*cargs: Any, **cparams: Any) -> Any:
         left = deadline(seconds) - time.monotonic()
         if left < MIN_CONNECT_BUDGET:
-            raise operational_error("no time left to connect within the request's deadline")
+            raise operational_error(NO_TIME_TO_CONNECT)
         configured = int(cparams.get("connect_timeout") or math.ceil(seconds))
         cparams["connect_timeout"] = max(2, min(configured, math.ceil(left)))
         return connect(*cargs, **cparams)

@@ -107,7 +107,8 @@ PROBLEM_TYPES: dict[str, str] = {
     "/problems/not-acceptable": "The requested format (`format=` or `Accept`) is not offered.",
     "/problems/conflict": "The request conflicts with stored data (e.g. a duplicate).",
     "/problems/rate-limited": "Over a rate limit (CP_RATE_LIMIT_*): retry after `Retry-After` s.",
-    "/problems/service-unavailable": "The database is unreachable or not migrated.",
+    "/problems/service-unavailable": "The database is unreachable or not migrated, a query "
+    "took longer than its deadline, or a release's package is still being built.",
     "/problems/overloaded": "Too many requests in progress, or none answered within "
     "CP_REQUEST_DEADLINE: retry after `Retry-After` s.",
     "/problems/headers-too-large": "The request line and headers exceed CP_MAX_HEADER_BYTES.",

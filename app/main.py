@@ -27,6 +27,7 @@ from app.observability.metrics import GaugeSources, Metrics
 from app.observability.request_log import RequestLog
 from app.problems import install_problem_handlers
 from app.releases.dispatch import FrozenReleases, ReleaseLookup
+from app.releases.store import PackageStore
 from app.revisions.models import PENDING_REVISION
 from app.revisions.trackers import (
     DatabaseRevision,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.stop_tracing()
             app.state.revision_tracker.stop()
             app.state.frozen_releases.dispose()
+            app.state.release_packages.close()
             if app.state.request_log is not None:
                 app.state.request_log.close()
             app.state.engine.dispose()
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # After the routers: `/releases/{version}` itself and `/releases/latest` are routes.
     app.state.frozen_releases = FrozenReleases(settings, ReleaseLookup(app.state.read_sessionmaker))
     app.mount("/releases/{version}", app.state.frozen_releases)
+    app.state.release_packages = PackageStore(settings)
     app.include_router(web.router)
     web.mount_static(app)
     install_docs_ui(app)

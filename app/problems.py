@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db_deadline import budget_spent
 from app.errors import PROBLEM_TYPES as PROBLEM_TYPES  # re-exported for older imports
 from app.errors import (
     AppError,
@@ -195,18 +196,31 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     return render_error(request, InvalidInput(detail))
 
 
+# PostgreSQL's query_canceled: statement_timeout ended the query.
+QUERY_CANCELED = "57014"
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """Lost or refused connections are 503 (retryable); any other driver error is a bug: 500."""
     lost = isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
     # PostgreSQL's undefined_table: the schema is not migrated, which /readyz reports too.
-    unmigrated = getattr(getattr(exc, "orig", None), "sqlstate", None) == "42P01"
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    unmigrated = sqlstate == "42P01"
     lost = lost or unmigrated
     if not lost:
         return await _unexpected_error(request, exc)
-    logger.error("database unavailable on %s: %s", request.url.path, exc.__class__.__name__)
-    unavailable = ServiceUnavailable("The database is not reachable right now; retry shortly.")
+    if budget_spent(getattr(exc, "orig", None)) or sqlstate == QUERY_CANCELED:
+        # A healthy query cut by CP_DB_DEADLINE (or statement_timeout): say so.
+        logger.warning("database deadline on %s: %s", request.url.path, exc.__class__.__name__)
+        unavailable = ServiceUnavailable(
+            "The request took too long: the database did not answer within its deadline. "
+            "Retry later, or ask for less (a narrower query, a page)."
+        )
+    else:
+        logger.error("database unavailable on %s: %s", request.url.path, exc.__class__.__name__)
+        unavailable = ServiceUnavailable("The database is not reachable right now; retry shortly.")
     unavailable.headers = {"Retry-After": "5"}
     return render_error(request, unavailable)
 

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     seeds_path: Path = Field(
         default=Path("seeds"), description="Default folder read by `country-positions seed`."
     )
+    release_packages_dir: Path | None = Field(
+        default=None,
+        description="Where releases' data packages are kept once built (each is built "
+        "once, then served as stored; a file per release, safe to delete); unset, "
+        "`cp-release-packages` in the temporary directory.",
+    )
     log_level: str = Field(default="info", description="uvicorn/app log level.")
     log_format: Literal["text", "json"] = Field(
         default="text",

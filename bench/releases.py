@@ -68,6 +68,11 @@ README_START = "<!-- bench:releases:start -->"
 README_END = "<!-- bench:releases:end -->"
 BACKENDS = ("sqlite", "postgres")
 FIRST, SECOND, PROFILED = "2026.1", "2026.2", "2026.3"
+# Made through the API, then the releases the frozen reads cycle over (with the two above).
+API_RELEASE = "2026.4"
+CYCLED = 10
+# Frozen reads per figure (each over 1 release, then cycling over CYCLED).
+FROZEN_READS = 500
 
 
 @dataclass
@@ -96,6 +101,13 @@ class Measurement:
     live_country_ms: list[float] = field(default_factory=list)
     profile: str = ""
     failures: Counter[str] = field(default_factory=Counter)
+    api_release_s: float | None = None
+    zip_cold_s: float | None = None
+    zip_cold_polls: int = 0
+    zip_warm_s: float | None = None
+    zip_bytes: int = 0
+    frozen_one_per_s: float | None = None
+    frozen_cycled_per_s: float | None = None
 
 
 def release_create(url: str, version: str, *, profile: Path | None = None) -> Timed:
@@ -214,6 +226,89 @@ def probe_latency(
                 result.live_country_ms.append(timed(f"/countries/{code}/positions"))
 
 
+def measure_api(
+    result: Measurement, url: str, workdir: Path, codes: Sequence[str], profiled: bool
+) -> None:
+    """Through a server, as users do (issue 20): `POST /releases` (exempt from the request
+    deadlines), the first `data.zip` of it (cold: built once, polled through its 503s) and
+    a second one (warm: the stored file), then sequential frozen reads over one release
+    against reads cycling over CYCLED releases (the response cache off, so each reaches
+    the release)."""
+    import httpx
+
+    label = f"{result.backend}-{result.size}"
+    key = run_app(["keys", "create", "--name", "bench-admin", "--scope", "admin"], app_env(url))
+    auth = {"Authorization": f"Bearer {key.splitlines()[0].strip()}"}
+    with (
+        app_server(f"{label}-api", url, workdir, cache=False) as server,
+        httpx.Client(base_url=server.base, headers=PROBE_HEADERS, timeout=900) as client,
+    ):
+        client.get("/categories").raise_for_status()
+        start = time.perf_counter()
+        made = client.post("/releases", json={"version": API_RELEASE}, headers=auth)
+        result.api_release_s = time.perf_counter() - start
+        if made.status_code != 201:
+            result.failures[f"POST /releases {made.status_code}"] += 1
+            log(f"{label}: POST /releases answered {made.status_code}: {made.text[:300]}")
+            return
+        log(f"{label}: POST /releases in {result.api_release_s:.1f} s")
+        start = time.perf_counter()
+        while True:
+            zipped = client.get(f"/releases/{API_RELEASE}/data.zip")
+            if zipped.status_code != 503:
+                break
+            result.zip_cold_polls += 1
+            time.sleep(0.5)
+        result.zip_cold_s = time.perf_counter() - start
+        result.zip_bytes = len(zipped.content)
+        if zipped.status_code != 200:
+            result.failures[f"data.zip {zipped.status_code}"] += 1
+            return
+        start = time.perf_counter()
+        again = client.get(f"/releases/{API_RELEASE}/data.zip")
+        result.zip_warm_s = time.perf_counter() - start
+        if again.content != zipped.content:
+            result.failures["data.zip bytes differ"] += 1
+        log(
+            f"{label}: data.zip ({result.zip_bytes / 2**20:.1f} MiB) cold "
+            f"{result.zip_cold_s:.1f} s ({result.zip_cold_polls} 503s), warm "
+            f"{result.zip_warm_s:.2f} s"
+        )
+        made_already = [FIRST, SECOND, API_RELEASE] + ([PROFILED] if profiled else [])
+        versions = list(made_already)
+        for n in range(5, 5 + CYCLED):
+            if len(versions) >= CYCLED:
+                break
+            version = f"2026.{n}"
+            release_create(url, version)  # the CLI: no package is built for these
+            versions.append(version)
+        # Each new release's package builds in the background: let them end first.
+        for version in versions:
+            while client.head(f"/releases/{version}/data.zip").status_code == 503:
+                time.sleep(0.5)
+
+        def rate(cycle: Sequence[str]) -> float:
+            paths = [
+                f"/releases/{cycle[i % len(cycle)]}/countries/{codes[i % len(codes)]}/positions"
+                for i in range(FROZEN_READS)
+            ]
+            for path in paths[: len(cycle) * len(codes)]:
+                client.get(path)  # each release's engine and positions once
+            start = time.perf_counter()
+            for path in paths:
+                status = client.get(path).status_code
+                if status != 200:
+                    result.failures[f"frozen read {status}"] += 1
+            return len(paths) / (time.perf_counter() - start)
+
+        result.frozen_one_per_s = rate(versions[:1])
+        result.frozen_cycled_per_s = rate(versions)
+        log(
+            f"{label}: frozen reads {result.frozen_one_per_s:,.0f}/s over 1 release, "
+            f"{result.frozen_cycled_per_s:,.0f}/s over {len(versions)}"
+        )
+
+
 def top_functions(path: Path, limit: int = 14) -> str:
     """The release's own call chain by cumulative time, then the top functions by own time
     (imports and CLI start-up left out of the first list)."""
@@ -311,6 +406,7 @@ def measure(
                 f"`release create {PROFILED}` under cProfile: {timed.seconds:.1f} s\n\n"
                 + top_functions(profile)
             )
+        measure_api(result, url, workdir, codes, args.profile)
     return result
 
 
@@ -325,6 +421,10 @@ def _kib(value: int) -> str:
 
 def _ms(values: Sequence[float]) -> str:
     return f"{statistics.median(values):.1f}" if values else "-"
+
+
+def _f(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
 
 
 def _s(timed: Timed | LoadRun | None) -> str:
@@ -357,6 +457,25 @@ def render(
             f"{r.reseed_history_rows:,} | {_kib(r.reseed_size_growth)} | {_s(r.release2)} | "
             f"{_ms(r.frozen_country_ms)} | {_ms(r.live_country_ms)} | "
             f"{_ms(r.frozen_stats_ms)} | {_ms(r.live_stats_ms)} |"
+        )
+    lines += [
+        "",
+        f"Through the API (one `serve`, response cache off): `POST /releases` of a third "
+        f"release; its `data.zip`, first (cold: built once, polled every 0.5 s through its "
+        f"503s) and second (warm: the stored file); {FROZEN_READS} sequential frozen "
+        f"per-country reads over 1 release, then cycling over {CYCLED}.",
+        "",
+        "| assessments | backend | POST /releases s | data.zip MiB | cold data.zip s "
+        "| 503s before it | warm data.zip s | frozen reads/s, 1 release "
+        f"| frozen reads/s, {CYCLED} releases |",
+        "|" + "---|" * 9,
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.size:,} | {r.backend} | {_f(r.api_release_s, 1)} | "
+            f"{r.zip_bytes / 2**20:,.1f} | {_f(r.zip_cold_s, 1)} | {r.zip_cold_polls} | "
+            f"{_f(r.zip_warm_s, 2)} | {_f(r.frozen_one_per_s, 0)} | "
+            f"{_f(r.frozen_cycled_per_s, 0)} |"
         )
     for r in results:
         if r.failures:

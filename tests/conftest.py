@@ -105,12 +105,14 @@ def migrated_database(backend: str, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture
 def settings(backend: str, migrated_database: str, tmp_path: Path) -> Iterator[Settings]:
     """Settings pointing at an empty, migrated database private to this test."""
+    # Built release packages (app.releases.store) go with the test's files.
+    packages = tmp_path / "release-packages"
     if backend == "sqlite":
         copy = tmp_path / "db.sqlite3"
         shutil.copyfile(migrated_database, copy)
-        yield Settings(database_url=f"sqlite:///{copy}")
+        yield Settings(database_url=f"sqlite:///{copy}", release_packages_dir=packages)
         return
-    yield Settings(database_url=migrated_database)
+    yield Settings(database_url=migrated_database, release_packages_dir=packages)
     _truncate_all(migrated_database)
 
 

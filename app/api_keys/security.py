@@ -56,5 +56,13 @@ async def require_read_access(request: Request, credentials: CredentialsDep) -> 
         await read_in_thread(request, lambda session: _authenticate(session, credentials))
 
 
+async def check_read_key(request: Request) -> None:
+    """require_read_access, for an ASGI app outside FastAPI's dependencies (a release's
+    frozen reads, app.releases.dispatch): raises Unauthorized without a valid key."""
+    if request.app.state.settings.require_key_for_reads:
+        credentials = await bearer(request)
+        await read_in_thread(request, lambda session: _authenticate(session, credentials))
+
+
 WriterDep = Annotated[ApiKey, Depends(require_scope(KeyScope.write))]
 AdminDep = Annotated[ApiKey, Depends(require_scope(KeyScope.admin))]

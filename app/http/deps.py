@@ -11,21 +11,44 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import session_scope
+from app.db_deadline import lift_request_budget
 from app.errors import InvalidInput, summarise
+from app.middleware.admission import UNBOUNDED_STATE
 from app.middleware.http_cache import vouched_for
 from app.middleware.response_cache import REVISION_STATE
+from app.revisions.models import current_revision
 
 T = TypeVar("T")
+
+
+def begin_snapshot(session: Session) -> None:
+    """Make the session's reads one snapshot of the database, before its first statement.
+
+    SQLite: an explicit BEGIN (the driver begins a transaction only before a write, so each
+    SELECT would see the latest commit). PostgreSQL: REPEATABLE READ (under READ COMMITTED
+    each statement sees the latest commit). A read-only transaction never fails on either.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN")
+    else:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; the transaction commits when the handler succeeds.
 
-    GET and HEAD read from the replica when DATABASE_READ_URL is set.
+    GET and HEAD read from the replica when DATABASE_READ_URL is set, in one snapshot
+    whose revision is noted first: the response's ETag names the revision its body was
+    read at (issue 20: on SQLite they could come from two moments).
     """
     state = request.app.state
-    reading = request.method in ("GET", "HEAD")
-    yield from session_scope(state.read_sessionmaker if reading else state.sessionmaker)
+    if request.method not in ("GET", "HEAD"):
+        yield from session_scope(state.sessionmaker)
+        return
+    with state.read_sessionmaker() as session, session.begin():
+        begin_snapshot(session)
+        note_revision(request, current_revision(session))
+        yield session
 
 
 def read_in_thread(request: Request, work: Callable[[Session], T]) -> Awaitable[T]:
@@ -39,6 +62,7 @@ def read_in_thread(request: Request, work: Callable[[Session], T]) -> Awaitable[
 
     def run() -> T:
         with request.app.state.read_sessionmaker() as session, session.begin():
+            begin_snapshot(session)
             return work(session)
 
     return run_in_threadpool(run)
@@ -51,6 +75,14 @@ async def vouched_revision(request: Request) -> int | None:
     if state.read_engine is not state.engine:
         return None
     return await vouched_for(request.scope, state.revision_tracker)
+
+
+def without_deadlines(request: Request) -> None:
+    """Exempt this request from CP_REQUEST_DEADLINE and CP_DB_DEADLINE (each database
+    round trip keeps its own): for work long by design, called once the caller is known
+    to be allowed it (POST /releases, after its admin key)."""
+    request.scope.setdefault("state", {})[UNBOUNDED_STATE] = True
+    lift_request_budget()
 
 
 def note_revision(request: Request, revision: int) -> None:

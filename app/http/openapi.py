@@ -31,7 +31,8 @@ def _rekey_problem_content(schema: dict[str, Any]) -> None:
 
 
 UNAVAILABLE = {
-    "description": "The database is unreachable; retry after `Retry-After` seconds.",
+    "description": "The database is unreachable, or did not answer within its deadline; "
+    "retry after `Retry-After` seconds.",
     "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
 }
 INVALID = {

@@ -37,6 +37,9 @@ OVERLOADED = "/problems/overloaded"
 SHED_REPORT_INTERVAL = 10.0  # seconds between two "shedding load" log lines, at most
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/", "/docs", "/redoc", "/openapi.json"})
 EXEMPT_PREFIXES = ("/static/", "/docs/assets/")
+# Set in the request's state by a route whose work is long by design, once its caller is
+# known to be allowed it (app.http.deps.without_deadlines): the deadline then lets it run.
+UNBOUNDED_STATE = "cp.unbounded"
 
 
 class Gate:
@@ -137,6 +140,8 @@ class AdmissionMiddleware:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        # Made here, so the route's notes (UNBOUNDED_STATE) land in the dict read below.
+        state = scope.setdefault("state", {})
         task = asyncio.ensure_future(self.app(scope, receive, guarded))
         task.add_done_callback(lambda _: self.gate.release())
         remaining = self.deadline - (time.monotonic() - arrived)
@@ -144,8 +149,9 @@ class AdmissionMiddleware:
         if done:
             task.result()  # re-raise what the app raised
             return
-        if started:
-            await task  # already answering (e.g. a long export): let it finish
+        if started or state.get(UNBOUNDED_STATE):
+            # Already answering (e.g. a long export), or long by design: let it finish.
+            await task
             return
         abandoned = True
         task.add_done_callback(_log_late_failure)

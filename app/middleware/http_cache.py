@@ -41,6 +41,9 @@ class VouchedRevision(Protocol):
 
 
 VOUCHED_STATE = "cp.vouched"
+# The revision a response's body was read at, as far as known (app.http.deps.note_revision;
+# the response cache files entries under it too).
+NOTED_REVISION = "cp.revision"
 
 
 async def vouched_for(scope: Scope, tracker: VouchedRevision) -> int | None:
@@ -131,6 +134,7 @@ class ConditionalGetMiddleware:
         path: str = scope["path"]
         headers = Headers(scope=scope)
         etag: str | None = None
+        revision: int | None = None
         static = path in STATIC_PATHS or path.startswith(STATIC_PREFIXES)
         if static:
             etag = _etag(None, scope, headers.get("accept", ""), self.fingerprint)
@@ -143,7 +147,7 @@ class ConditionalGetMiddleware:
                     revision = None  # the endpoint will answer 503 on its own
             if revision is not None:
                 etag = _etag(revision, scope, headers.get("accept", ""), self.fingerprint)
-                scope.setdefault("state", {})["cp.revision"] = revision
+                scope.setdefault("state", {})[NOTED_REVISION] = revision
         cache_control = (
             self.immutable_cache_control
             if path.startswith(IMMUTABLE_PREFIXES)
@@ -164,9 +168,30 @@ class ConditionalGetMiddleware:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        await self.app(
-            scope, receive, self._wrap(send, etag, static, is_head, if_none_match, cache_control)
-        )
+        wrapped = self._wrap(send, etag, static, is_head, if_none_match, cache_control)
+        if etag is not None and not static:
+            wrapped = self._retag(scope, revision, wrapped)
+        await self.app(scope, receive, wrapped)
+
+    def _retag(
+        self, scope: Scope, revision: int | None, send: Callable[[Message], Awaitable[None]]
+    ) -> Callable[[Message], Awaitable[None]]:
+        """The ETag of the revision the body was read at, when the endpoint noted one
+        (app.http.deps.note_revision) other than the revision asked before it ran: a
+        write may land between the two."""
+
+        async def retagged(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                noted = scope.get("state", {}).get(NOTED_REVISION)
+                if noted is not None and noted != revision:
+                    accept = Headers(scope=scope).get("accept", "")
+                    # Set here, so _wrap (below) takes it as the endpoint's own.
+                    tagged = MutableHeaders(scope=message)
+                    if "etag" not in tagged:
+                        tagged["ETag"] = _etag(noted, scope, accept, self.fingerprint)
+            await send(message)
+
+        return retagged
 
     def _wrap(
         self,

@@ -1,9 +1,10 @@
 """`/releases/{version}/...`: every read of the dataset, frozen at a release's revision.
 
-Mounted under the main application (its middleware runs once, outside). For each release
-a small read-only application (the read routers, the problem handlers) runs on a frozen
-engine (app.releases.frozen), its links prefixed with the release's path; applications are
-kept for the few releases read last. Its 200s are cacheable for a year (`immutable`), with
+Mounted under the main application (its middleware runs once, outside). One small
+read-only application (the read routers, the problem handlers) serves every release: each
+request binds its release's state (a frozen engine, app.releases.frozen; links prefixed
+with the release's path) to the app's `state`; the states of the releases read last are
+kept. Its 200s are cacheable for a year (`immutable`), with
 a strong ETag derived from the release's hash and what selects the representation.
 """
 
@@ -13,24 +14,25 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from contextvars import ContextVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders, State
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from app.api_keys.security import require_read_access
+from app.api_keys.security import check_read_key, require_read_access
 from app.assessments import csv_metadata_router, export_router
 from app.assessments import router as assessments
 from app.assessments.snapshots import PositionSnapshots
 from app.categories import router as categories
 from app.countries import router as countries
 from app.db import make_sessionmaker
-from app.errors import NotFound
+from app.errors import AppError, NotFound
 from app.groups import router as groups
 from app.http.deps import reject_unknown_query_params
 from app.middleware.http_cache import IMMUTABLE_MAX_AGE, matches_etag
@@ -45,8 +47,20 @@ from app.settings import Settings
 from app.sources import router as sources
 from app.statements import router as statements
 
-KEPT_RELEASES = 4
+# Releases whose engines (and positions memos) are kept open; one read after this many
+# others opens its engine again (a connection), never an application.
+KEPT_RELEASES = 16
+RELEASE_SNAPSHOT_BYTES = 4 * 1024 * 1024
+# Paths below `/releases/{version}` that are operations, not reads: their methods.
+OPERATIONS_BELOW_A_RELEASE = {"/withdrawal": "POST"}
 IMMUTABLE = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
+# Under CP_REQUIRE_KEY_FOR_READS: no shared cache may hand a keyed read to anyone else.
+PRIVATE_IMMUTABLE = f"private, max-age={IMMUTABLE_MAX_AGE}, immutable"
+
+
+def immutable(settings: Settings) -> str:
+    """The Cache-Control of a release's 200s and 304s."""
+    return PRIVATE_IMMUTABLE if settings.require_key_for_reads else IMMUTABLE
 
 
 def _read_router() -> APIRouter:
@@ -68,20 +82,49 @@ def _read_router() -> APIRouter:
     return router
 
 
-def _frozen_app(settings: Settings, release: Release) -> tuple[FastAPI, Engine]:
+class ReleaseState(State):
+    """The shared frozen app's `app.state`: the state of the release bound to the current
+    request (`_bound`, set around each call), so one app serves every release."""
+
+    def __getattr__(self, name: str) -> Any:
+        bound = _bound.get()
+        if bound is None:
+            raise AttributeError(f"no release is bound to this request: {name}")
+        return getattr(bound, name)
+
+
+_bound: ContextVar[State | None] = ContextVar("cp_release_state", default=None)
+
+
+def _shared_app() -> FastAPI:
+    """The read routes, once for every release (issue 20: an app per release, rebuilt
+    whenever more releases than were kept took turns, served 12 reads/s instead of 1,000)."""
     from app.main import NO_NATIVE_TELEMETRY
 
-    engine = frozen_engine(settings, release.revision)
-    prefix = f"{settings.public_url or ''}/releases/{release.version}"
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **NO_NATIVE_TELEMETRY)
-    app.state.settings = settings.model_copy(update={"public_url": prefix})
-    app.state.engine = app.state.read_engine = engine
-    app.state.sessionmaker = app.state.read_sessionmaker = make_sessionmaker(engine)
-    app.state.snapshots = PositionSnapshots()
-    app.state.revision_tracker = FixedRevision(release.revision)
+    app.state = ReleaseState()
     install_problem_handlers(app)
     app.include_router(_read_router())
-    return app, engine
+    return app
+
+
+def _release_state(settings: Settings, release: Release) -> State:
+    """What the read routes find in `request.app.state` for `release`: a frozen engine,
+    its own positions memo, its fixed revision, links under its path."""
+    engine = frozen_engine(settings, release.revision)
+    state = State()
+    state.settings = settings.model_copy(
+        update={
+            "public_url": f"{settings.public_url or ''}/releases/{release.version}",
+            # Checked by FrozenReleases, before the ETag; once is enough.
+            "require_key_for_reads": False,
+        }
+    )
+    state.engine = state.read_engine = engine
+    state.sessionmaker = state.read_sessionmaker = make_sessionmaker(engine)
+    state.snapshots = PositionSnapshots(max_bytes=RELEASE_SNAPSHOT_BYTES)
+    state.revision_tracker = FixedRevision(release.revision)
+    return state
 
 
 def _request_record(scope: Scope) -> dict[str, object]:
@@ -130,20 +173,23 @@ class FrozenReleases:
     def __init__(self, settings: Settings, find: ReleaseLookup) -> None:
         self.settings = settings
         self.find = find
-        self._apps: OrderedDict[str, tuple[FastAPI, Engine]] = OrderedDict()
+        self.app = _shared_app()
+        self.bound = 0  # release states made so far (tests count them)
+        self._states: OrderedDict[str, State] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _app_for(self, release: Release) -> FastAPI:
+    def _state_for(self, release: Release) -> State:
         with self._lock:
-            if release.version in self._apps:
-                self._apps.move_to_end(release.version)
-                return self._apps[release.version][0]
-            built = _frozen_app(self.settings, release)
-            self._apps[release.version] = built
-            while len(self._apps) > KEPT_RELEASES:
-                _, (_, engine) = self._apps.popitem(last=False)
-                engine.dispose()
-            return built[0]
+            if release.version in self._states:
+                self._states.move_to_end(release.version)
+                return self._states[release.version]
+            state = _release_state(self.settings, release)
+            self.bound += 1
+            self._states[release.version] = state
+            while len(self._states) > KEPT_RELEASES:
+                _, dropped = self._states.popitem(last=False)
+                dropped.engine.dispose()
+            return state
 
     async def _to_latest(self, scope: Scope, rest: str, receive: Receive, send: Send) -> None:
         """`/releases/latest/<read>`: a short-lived redirect to the newest release's."""
@@ -161,20 +207,23 @@ class FrozenReleases:
         )
         await redirect(scope, receive, send)
 
-    def sessionmaker_for(self, release: Release) -> sessionmaker[Session]:
-        """Sessions that read `release` (for the package routes, app.releases.router)."""
-        factory: sessionmaker[Session] = self._app_for(release).state.read_sessionmaker
-        return factory
-
     def dispose(self) -> None:
         with self._lock:
-            for _, engine in self._apps.values():
-                engine.dispose()
-            self._apps.clear()
+            for state in self._states.values():
+                state.engine.dispose()
+            self._states.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        if self.settings.require_key_for_reads:
+            # Before anything that answers from what the release is (a 304, a redirect,
+            # even a 404): without a key, nothing about a release is told.
+            try:
+                await check_read_key(Request(scope))
+            except AppError as no_key:
+                await render_error(Request(scope), no_key)(scope, receive, send)
+                return
         version = str(scope.get("path_params", {}).get("version", ""))
         root_path = str(scope.get("root_path", ""))
         path = str(scope["path"])
@@ -188,29 +237,33 @@ class FrozenReleases:
             await render_error(Request(scope), error)(scope, receive, send)
             return
         if scope["method"] not in ("GET", "HEAD"):
+            # The release's own operations (app.releases.router) are routed before this
+            # mount, which still gets their other methods: their Allow is theirs.
+            allow = OPERATIONS_BELOW_A_RELEASE.get(rest, "GET, HEAD")
             refused = problem_response(
                 Request(scope),
                 status=405,
                 type_="about:blank",
                 title="Method Not Allowed",
-                detail="A release is read-only: GET and HEAD only.",
-                headers={"Allow": "GET, HEAD"},
+                detail=f"Only {allow} here: a release is read-only.",
+                headers={"Allow": allow},
             )
             await refused(scope, receive, send)
             return
         headers = Headers(scope=scope)
         etag = release_etag(release, scope, headers.get("accept", ""))
+        cache_control = immutable(self.settings).encode()
         if matches_etag(headers.get("if-none-match", ""), etag, star=False):
             await send(
                 {
                     "type": "http.response.start",
                     "status": 304,
-                    "headers": [(b"etag", etag.encode()), (b"cache-control", IMMUTABLE.encode())],
+                    "headers": [(b"etag", etag.encode()), (b"cache-control", cache_control)],
                 }
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        app = await run_in_threadpool(self._app_for, release)
+        state = await run_in_threadpool(self._state_for, release)
         child: Scope = {
             **scope,
             "path": rest or "/",
@@ -226,7 +279,11 @@ class FrozenReleases:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 response_headers = MutableHeaders(scope=message)
                 response_headers["ETag"] = etag
-                response_headers["Cache-Control"] = IMMUTABLE
+                response_headers["Cache-Control"] = cache_control.decode()
             await send(message)
 
-        await app(child, receive, frozen_send)
+        token = _bound.set(state)
+        try:
+            await self.app(child, receive, frozen_send)
+        finally:
+            _bound.reset(token)

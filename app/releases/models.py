@@ -11,7 +11,8 @@ from app.db import Base, UTCDateTime
 
 
 class Release(Base):
-    """Never updated nor deleted: a version, once given, names the same bytes forever."""
+    """Never deleted, and its data never changes: a version, once given, names the same
+    bytes forever (a withdrawal only marks it, app.releases.service.withdraw_release)."""
 
     __tablename__ = "releases"
 
@@ -27,3 +28,8 @@ class Release(Base):
     # The change log entries this release adds to the previous one: ids in (after, upto].
     changes_after: Mapped[int] = mapped_column(Integer)
     changes_upto: Mapped[int] = mapped_column(Integer)
+    # A mistaken release, withdrawn by an admin: still readable, never `latest`, and no
+    # longer blocking a lower version. The only change a release ever sees.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(100))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)

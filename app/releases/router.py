@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
-import tempfile
-from collections.abc import Iterator
-from typing import IO, Annotated
+import pathlib
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import RedirectResponse, StreamingResponse
-from sqlalchemy.orm import Session, sessionmaker
+from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api_keys.security import AdminDep
 from app.errors import NotFound
-from app.http.deps import SessionDep
+from app.http.deps import SessionDep, without_deadlines
 from app.http.links import public_link
 from app.http.pagination import PaginationDep, page_headers
 from app.http.strict_json import StrictJSONRoute
 from app.problems import Problem
 from app.releases import package, service
 from app.releases.citation import citation
-from app.releases.dispatch import IMMUTABLE, release_etag
+from app.releases.dispatch import immutable, release_etag
 from app.releases.models import Release
 from app.releases.schemas import (
     VERSION_PATTERN,
@@ -32,12 +30,12 @@ from app.releases.schemas import (
     ReleaseLinks,
     ReleasePage,
     ReleaseRead,
+    ReleaseWithdraw,
+    ReleaseWithdrawal,
 )
+from app.releases.store import PackageStore, member_chunks, package_info, read_member
 
 router = APIRouter(prefix="/releases", tags=["releases"], route_class=StrictJSONRoute)
-
-# A zip up to this size is built in memory, a larger one in a temporary file.
-ZIP_IN_MEMORY = 16 * 1024 * 1024
 
 VersionPath = Annotated[
     str,
@@ -51,17 +49,10 @@ VersionPath = Annotated[
 
 
 def _release_etag(release: Release) -> str:
-    """A release never changes: its description's tag follows its version and hash only."""
-    return f'"release-{release.version}-{release.sha256[:16]}"'
-
-
-def package_info(release: Release) -> package.PackageInfo:
-    return package.PackageInfo(
-        version=release.version,
-        created=release.created_at,
-        revision=release.revision,
-        sha256=release.sha256,
-    )
+    """A release's data never changes: its description's tag follows its version, its
+    hash and whether it was withdrawn (the one change it may see)."""
+    withdrawn = "-withdrawn" if release.withdrawn_at is not None else ""
+    return f'"release-{release.version}-{release.sha256[:16]}{withdrawn}"'
 
 
 def release_read(request: Request, session: Session, release: Release) -> ReleaseRead:
@@ -79,7 +70,10 @@ def release_read(request: Request, session: Session, release: Release) -> Releas
             items=[ReleaseChange.model_validate(c) for c in changes],
             since=release.changes_after,
         ),
-        citation=Citation(**citation(package_info(release), base)),
+        withdrawn=None
+        if release.withdrawn_at is None
+        else ReleaseWithdrawal(at=release.withdrawn_at, reason=release.withdrawal_reason or ""),
+        citation=Citation(**citation(package_info(release, request.app.state.settings), base)),
         links=ReleaseLinks(
             self=base,
             data=base,
@@ -118,11 +112,22 @@ def list_releases(
     },
 )
 def create_release(
-    data: ReleaseCreate, request: Request, response: Response, session: SessionDep, key: AdminDep
+    data: ReleaseCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    key: AdminDep,
+    background: BackgroundTasks,
 ) -> ReleaseRead:
     """Freeze the current dataset revision as an immutable release (needs an `admin`
     key): from then on `/releases/{version}/...` answers every read as it is now, byte for
-    byte, whatever is written later. `country-positions release create` does the same."""
+    byte, whatever is written later. `country-positions release create` does the same.
+
+    Making a release reads the whole dataset once (to hash it): at a million assessments
+    that takes seconds, so this one operation is exempt from `CP_REQUEST_DEADLINE` and
+    `CP_DB_DEADLINE` once the admin key is checked (writes wait for it meanwhile). Its data
+    package is then built in the background (see `GET /releases/{version}/data.zip`)."""
+    without_deadlines(request)
     release = service.create_release(
         session,
         settings=request.app.state.settings,
@@ -131,6 +136,38 @@ def create_release(
         actor=key.name,
     )
     response.headers["Location"] = public_link(request, f"/releases/{release.version}")
+    response.headers["ETag"] = _release_etag(release)
+    store: PackageStore = request.app.state.release_packages
+    background.add_task(store.ensure, release)
+    return release_read(request, session, release)
+
+
+@router.post(
+    "/{version}/withdrawal",
+    response_model=ReleaseRead,
+    summary="Withdraw a mistaken release",
+    responses={
+        401: {"model": Problem, "description": "No valid API key."},
+        403: {"model": Problem, "description": "The key lacks the admin scope."},
+        404: {"model": Problem, "description": "No such release."},
+        409: {"model": Problem, "description": "The release was withdrawn already."},
+        413: {"model": Problem, "description": "Body too large."},
+    },
+)
+def withdraw_release(
+    version: VersionPath,
+    data: ReleaseWithdraw,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    key: AdminDep,
+) -> ReleaseRead:
+    """Mark a release made by mistake (a typo in its version, the wrong data) as withdrawn
+    (needs an `admin` key; logged, with who and why). It stays readable, byte for byte, and
+    says `withdrawn`; it is no longer `latest`, and a lower version may be released after
+    it. Its version is never given again. Withdraw before anyone cites it.
+    `country-positions release withdraw` does the same."""
+    release = service.withdraw_release(session, version=version, reason=data.reason, actor=key.name)
     response.headers["ETag"] = _release_etag(release)
     return release_read(request, session, release)
 
@@ -175,18 +212,18 @@ def get_release(
     return release_read(request, session, release)
 
 
-async def _frozen(request: Request, version: str) -> tuple[Release, sessionmaker[Session]]:
-    frozen = request.app.state.frozen_releases
-    release: Release | None = await frozen.find(version)
+async def _stored(request: Request, version: str) -> tuple[Release, pathlib.Path]:
+    """The release and its stored package (built once: app.releases.store)."""
+    release: Release | None = await request.app.state.frozen_releases.find(version)
     if release is None:
         raise NotFound(f"no release {version!r}; GET /releases lists them")
-    factory: sessionmaker[Session] = await run_in_threadpool(frozen.sessionmaker_for, release)
-    return release, factory
+    store: PackageStore = request.app.state.release_packages
+    return release, await store.stored(release)
 
 
 def _immutable(request: Request, release: Release) -> dict[str, str]:
     etag = release_etag(release, request.scope, request.headers.get("accept", ""))
-    return {"ETag": etag, "Cache-Control": IMMUTABLE}
+    return {"ETag": etag, "Cache-Control": immutable(request.app.state.settings)}
 
 
 @router.get(
@@ -201,23 +238,19 @@ def _immutable(request: Request, release: Release) -> dict[str, str]:
             },
         },
         404: {"model": Problem, "description": "No such release."},
+        503: {
+            "model": Problem,
+            "description": "The package is being built (once per release; then it is "
+            "served as stored), or the database is unreachable: retry after `Retry-After` s.",
+        },
     },
 )
 async def get_release_datapackage(version: VersionPath, request: Request) -> Response:
     """The release as a Frictionless Data Package (v2): five CSV resources (`data/*.csv`,
     beside this URL) with their Table Schemas (types, enums, primary and foreign keys),
     the licence, the sources, the version and its hash. `frictionless validate` reads it."""
-    release, factory = await _frozen(request, version)
-    info = package_info(release)
-    info = dataclasses.replace(
-        info, citation=citation(info, public_link(request, f"/releases/{version}"))["text"]
-    )
-
-    def build() -> bytes:
-        with factory() as session:
-            return package.descriptor_bytes(session, info)
-
-    body = await run_in_threadpool(build)
+    release, stored = await _stored(request, version)
+    body = await run_in_threadpool(read_member, stored, package.DESCRIPTOR)
     return Response(body, media_type="application/json", headers=_immutable(request, release))
 
 
@@ -231,6 +264,11 @@ async def get_release_datapackage(version: VersionPath, request: Request) -> Res
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
         404: {"model": Problem, "description": "No such release or resource."},
+        503: {
+            "model": Problem,
+            "description": "The package is being built (once per release; then it is "
+            "served as stored), or the database is unreachable: retry after `Retry-After` s.",
+        },
     },
 )
 async def get_release_resource(
@@ -251,14 +289,10 @@ async def get_release_resource(
     path = f"data/{resource}"
     if path not in package.PATHS:
         raise NotFound(f"no resource {resource!r}; the package has {', '.join(package.PATHS)}")
-    release, factory = await _frozen(request, version)
-
-    def chunks() -> Iterator[bytes]:
-        with factory() as session:
-            yield from package.csv_bytes(session, path)
-
+    release, stored = await _stored(request, version)
+    chunks = member_chunks(stored, path)
     return StreamingResponse(
-        chunks(),
+        chunks,
         media_type="text/csv; charset=utf-8",
         headers={
             **_immutable(request, release),
@@ -277,33 +311,21 @@ async def get_release_resource(
             "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
         },
         404: {"model": Problem, "description": "No such release."},
+        503: {
+            "model": Problem,
+            "description": "The package is being built (once per release; then it is "
+            "served as stored), or the database is unreachable: retry after `Retry-After` s.",
+        },
     },
 )
 async def get_release_zip(version: VersionPath, request: Request) -> Response:
-    """The data package and its CSVs in one zip, the same bytes on every download."""
-    release, factory = await _frozen(request, version)
-    info = package_info(release)
-    info = dataclasses.replace(
-        info, citation=citation(info, public_link(request, f"/releases/{version}"))["text"]
-    )
-
-    def build() -> IO[bytes]:
-        # Closed by the response, once streamed.
-        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=ZIP_IN_MEMORY)  # noqa: SIM115
-        with factory() as session:
-            package.write_zip(session, info, spool)
-        spool.seek(0)
-        return spool
-
-    spool = await run_in_threadpool(build)
-
-    def chunks() -> Iterator[bytes]:
-        with spool:
-            while block := spool.read(64 * 1024):
-                yield block
-
-    return StreamingResponse(
-        chunks(),
+    """The data package and its CSVs in one zip, the same bytes on every download. It is
+    built once per release (when the release is made, or by the first request for it)
+    and then served as stored; while it is being built, a 503 says so, with
+    `Retry-After`."""
+    release, stored = await _stored(request, version)
+    return FileResponse(
+        stored,
         media_type="application/zip",
         headers={
             **_immutable(request, release),

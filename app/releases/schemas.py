@@ -10,20 +10,43 @@ from app.vocabulary import ChangeAction
 
 # `2026.1`, `25.1.2`: dot-separated numbers without leading zeros, compared as numbers.
 VERSION_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8})){1,3}$"
-Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN, max_length=20)]
+# A new version: the same, each number at most 9999 (issue 20: `999999999.999999999` was
+# valid, and blocked every later release; `20261.1` for `2026.1` blocked every 2026.x).
+# Versions given before stay readable under VERSION_PATTERN.
+NEW_VERSION_PATTERN = r"^(0|[1-9][0-9]{0,3})(\.(0|[1-9][0-9]{0,3})){1,3}$"
+Version = Annotated[str, StringConstraints(pattern=NEW_VERSION_PATTERN, max_length=19)]
 
 
 class ReleaseCreate(AppInput):
     """What `POST /releases` needs: the version to give the current revision."""
 
     version: Version = Field(
-        description="Dot-separated numbers without leading zeros, higher than every earlier "
-        "release's (compared as numbers), never reused.",
+        description="Two to four dot-separated numbers, each at most 9999, without leading "
+        "zeros; higher than every earlier release's not withdrawn (compared as numbers), "
+        "never reused.",
         examples=["2026.1"],
     )
     notes: (
         Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)] | None
     ) = Field(default=None, description="What changed, for readers of the release.")
+
+
+class ReleaseWithdraw(AppInput):
+    """What `POST /releases/{version}/withdrawal` needs: why the release is withdrawn."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)] = (
+        Field(
+            description="Why it is withdrawn, for readers who cited it.",
+            examples=["Typo: meant 2026.2."],
+        )
+    )
+
+
+class ReleaseWithdrawal(AppModel):
+    """When and why a release was withdrawn."""
+
+    at: datetime = Field(description="When it was withdrawn (UTC).")
+    reason: str = Field(description="Why, as the admin put it.")
 
 
 class ReleaseChange(AppModel):
@@ -79,6 +102,10 @@ class ReleaseRead(AppModel):
     counts: dict[str, int] = Field(description="Rows per table in the release.")
     changes: ReleaseChanges = Field(
         description="The change-log entries since the previous release."
+    )
+    withdrawn: ReleaseWithdrawal | None = Field(
+        description="Set if an admin withdrew the release as a mistake: it stays readable, "
+        "but is no longer `latest`, and a lower version may follow it. Cite another."
     )
     citation: Citation = Field(description="How to cite this release.")
     links: ReleaseLinks = Field(description="Where its data is.")

@@ -133,6 +133,14 @@ def _down(method: str, path: str, **kwargs: Any) -> Probe:
     )
 
 
+WITHDRAWAL = {"reason": "Made by mistake."}
+
+
+def _withdrawn_twice(api: Api, path: str) -> httpx.Response:
+    api.up.post(f"{path}/withdrawal", json=WITHDRAWAL, headers=bearer(api.admin))
+    return api.up.post(f"{path}/withdrawal", json=WITHDRAWAL, headers=bearer(api.admin))
+
+
 READS_NEED_A_KEY_ONLY_WHEN_CONFIGURED = (
     "reached only on a server with CP_REQUIRE_KEY_FOR_READS=1 (this one keeps reads public); "
     "covered by tests/curation/test_api_keys.py::test_reads_need_a_valid_key_when_required"
@@ -182,6 +190,7 @@ RATE_LIMITED_ELSEWHERE = (
 )
 WRITE_OPERATIONS = (
     "createRelease",
+    "withdrawRelease",
     "createAssessment",
     "retractAssessment",
     "updateAssessment",
@@ -584,6 +593,26 @@ STATUSES: dict[tuple[str, str], Probe | str] = {
     ("getReleaseZip", "404"): lambda api: api.up.get("/releases/1999.1/data.zip"),
     ("getReleaseZip", "422"): lambda api: api.up.get("/releases/v1/data.zip"),
     ("getReleaseZip", "503"): _down("GET", "/releases/2030.1/data.zip"),
+    ("withdrawRelease", "200"): lambda api: api.up.post(
+        f"{api.new_release()}/withdrawal", json=WITHDRAWAL, headers=bearer(api.admin)
+    ),
+    ("withdrawRelease", "401"): lambda api: api.up.post(
+        f"{api.new_release()}/withdrawal", json=WITHDRAWAL
+    ),
+    ("withdrawRelease", "403"): lambda api: api.up.post(
+        f"{api.new_release()}/withdrawal", json=WITHDRAWAL, headers=bearer(api.writer)
+    ),
+    ("withdrawRelease", "404"): lambda api: api.up.post(
+        "/releases/1999.1/withdrawal", json=WITHDRAWAL, headers=bearer(api.admin)
+    ),
+    ("withdrawRelease", "409"): lambda api: _withdrawn_twice(api, api.new_release()),
+    ("withdrawRelease", "413"): lambda api: api.up.post(
+        f"{api.new_release()}/withdrawal", json={"reason": HUGE}, headers=bearer(api.admin)
+    ),
+    ("withdrawRelease", "422"): lambda api: api.up.post(
+        f"{api.new_release()}/withdrawal", json={}, headers=bearer(api.admin)
+    ),
+    ("withdrawRelease", "503"): _down("POST", "/releases/2030.1/withdrawal", json=WITHDRAWAL),
 }
 
 

@@ -170,6 +170,7 @@ def test_every_route_with_a_body_reads_it_strictly(settings: Settings) -> None:
         (["PATCH"], "/sources/{source_id}"),
         (["POST"], "/assessments"),
         (["POST"], "/releases"),
+        (["POST"], "/releases/{version}/withdrawal"),
         (["POST"], "/sources"),
     ]
     assert all(isinstance(c.original_route, StrictJSONRoute) for c in with_body)

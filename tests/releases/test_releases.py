@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
@@ -354,3 +357,161 @@ def test_latest_below_redirects_to_the_newest_release(client: TestClient, admin:
     assert (
         client.get("/releases/latest/stats").json() == client.get("/releases/2026.2/stats").json()
     )
+
+
+def test_concurrent_releases_never_make_a_lower_version_latest(
+    client: TestClient, admin: str
+) -> None:
+    """A higher and a lower version sent at the same moment (issue 20): the version checks
+    run under the dataset's write lock, so whichever lands second is checked against the
+    first, and the releases' order always has their versions going up."""
+    assert release(client, admin, "2026.1").status_code == 201
+    for round_ in range(1, 6):
+        versions = [f"2026.{2 * round_ + 1}", f"2026.{2 * round_}"]  # higher, then lower
+        start = threading.Barrier(len(versions))
+
+        def post(version: str, start: threading.Barrier = start) -> int:
+            start.wait()
+            return int(release(client, admin, version).status_code)
+
+        with ThreadPoolExecutor(len(versions)) as pool:
+            statuses = list(pool.map(post, versions))
+        assert sorted(statuses) in ([201, 201], [201, 409]), statuses
+        newest_first = [r["version"] for r in client.get("/releases").json()["items"]]
+        keys = [tuple(int(p) for p in v.split(".")) for v in newest_first]
+        assert keys == sorted(keys, reverse=True), (round_, statuses, newest_first)
+        latest = client.get("/releases/latest", follow_redirects=False).headers["Location"]
+        assert latest == f"/releases/{versions[0]}", (round_, statuses, newest_first)
+
+
+def test_keyed_reads_cover_releases_before_their_etags(seeded_settings: Settings) -> None:
+    """Under CP_REQUIRE_KEY_FOR_READS (issue 20): every read under a release needs a key,
+    checked before its ETag (no 304 without one), and is `private` for shared caches."""
+    settings = seeded_settings.model_copy(update={"require_key_for_reads": True})
+    admin = make_key(settings, "alice-admin", KeyScope.admin)
+    reader = make_key(settings, "rita-reader", KeyScope.write)
+    with TestClient(create_app(settings)) as client:
+        assert release(client, admin, "2026.1").status_code == 201
+        for path in (
+            "/releases/2026.1/countries/RS/positions",
+            "/releases/2026.1/datapackage.json",
+            "/releases/2026.1/data.zip",
+            "/releases/2026.1/data/positions.csv",
+        ):
+            keyed = client.get(path, headers=bearer(reader))
+            assert keyed.status_code == 200, (path, keyed.text)
+            assert keyed.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+            etag = {"If-None-Match": keyed.headers["ETag"]}
+            anonymous = client.get(path, headers=etag)
+            assert anonymous.status_code == 401, (path, anonymous.status_code)
+            assert anonymous.headers["Content-Type"] == "application/problem+json"
+            again = client.get(path, headers=bearer(reader, **etag))
+            assert again.status_code == 304, path
+            assert again.headers["Cache-Control"].startswith("private")
+        assert client.get("/releases/latest/stats", follow_redirects=False).status_code == 401
+        assert client.get("/releases/2027.1/stats").status_code == 401
+
+
+def test_reads_cycling_over_many_releases_build_nothing_per_request(
+    seeded_settings: Settings, admin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads taking turns over more releases than were once kept (4) build no application
+    per request (issue 20: 12 reads/s over 8 releases against 1,051/s over 4): one app
+    serves them all, and each release's state is made once."""
+    builds: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> FastAPI:
+        builds.append("app")
+        return FastAPI(*args, **kwargs)
+
+    monkeypatch.setattr("app.releases.dispatch.FastAPI", counted)
+    # Every read reaches the release (no response cache answering the later rounds).
+    uncached = seeded_settings.model_copy(update={"cache_enabled": False})
+    with TestClient(create_app(uncached)) as fresh:
+        versions = [f"2026.{n}" for n in range(1, 7)]
+        for version in versions:
+            assert release(fresh, admin, version).status_code == 201
+        answers: dict[str, bytes] = {}
+        for _ in range(3):
+            for version in versions:
+                read = fresh.get(f"/releases/{version}/countries/RS/positions")
+                assert read.status_code == 200, read.text
+                answers.setdefault(version, read.content)
+                assert answers[version] == read.content
+        frozen = fresh.app.state.frozen_releases  # type: ignore[attr-defined]
+        assert builds == ["app"]
+        assert frozen.bound == len(versions)
+
+
+def test_a_mistaken_release_is_refused_or_withdrawn_and_no_longer_blocks(
+    client: TestClient, admin: str, seeded_settings: Settings
+) -> None:
+    """Versions past the bounds are refused (issue 20: `999999999.999999999` blocked every
+    later release); a mistake within them is withdrawn by an admin: still readable, marked,
+    no longer `latest`, and a lower version may follow it."""
+    assert release(client, admin, "2026.1").status_code == 201
+    for implausible in ("999999999.999999999", "20261.1", "2026.10000"):
+        refused = release(client, admin, implausible)
+        assert refused.status_code == 422, (implausible, refused.text)
+        assert refused.headers["Content-Type"] == "application/problem+json"
+    mistake = "2062.1"  # meant 2026.2
+    assert release(client, admin, mistake).status_code == 201
+    assert release(client, admin, "2026.2").status_code == 409
+    frozen_before = client.get(f"/releases/{mistake}/countries/RS/positions").content
+
+    path = f"/releases/{mistake}/withdrawal"
+    reason = {"reason": "Typo: meant 2026.2."}
+    writer = make_key(seeded_settings, "walter-writer", KeyScope.write)
+    assert client.post(path, json=reason).status_code == 401
+    assert client.post(path, json=reason, headers=bearer(writer)).status_code == 403
+    assert client.post(path, json={}, headers=bearer(admin)).status_code == 422
+    assert (
+        client.post("/releases/2030.1/withdrawal", json=reason, headers=bearer(admin)).status_code
+        == 404
+    )
+    withdrawn = client.post(path, json=reason, headers=bearer(admin))
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["withdrawn"]["reason"] == "Typo: meant 2026.2."
+    assert client.post(path, json=reason, headers=bearer(admin)).status_code == 409
+
+    latest = client.get("/releases/latest", follow_redirects=False)
+    assert latest.headers["Location"] == "/releases/2026.1"
+    shown = client.get(f"/releases/{mistake}")
+    assert shown.status_code == 200 and shown.json()["withdrawn"]["reason"]
+    assert client.get(f"/releases/{mistake}/countries/RS/positions").content == frozen_before
+    assert release(client, admin, "2026.2").status_code == 201
+    assert client.get("/releases/latest", follow_redirects=False).headers["Location"] == (
+        "/releases/2026.2"
+    )
+    assert release(client, admin, mistake).status_code == 409  # never given again
+    listed = client.get("/releases").json()["items"]
+    assert [(r["version"], r["withdrawn"] is not None) for r in listed] == [
+        ("2026.2", False),
+        (mistake, True),
+        ("2026.1", False),
+    ]
+
+
+def test_release_withdraw_on_the_command_line(
+    seeded_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", seeded_settings.database_url)
+    get_settings.cache_clear()
+    try:
+        assert main(["release", "create", "2026.3"]) == 0
+        assert main(["release", "withdraw", "2026.3", "--reason", "Meant 2026.1."]) == 0
+        assert "withdrawn" in capsys.readouterr().out
+        assert main(["release", "withdraw", "2026.3", "--reason", "Again."]) == 1
+        assert "withdrawn already" in capsys.readouterr().err
+        assert main(["release", "create", "2026.1"]) == 0
+        capsys.readouterr()
+        assert main(["release", "list"]) == 0
+        rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+        assert [(row[0], row[-1] == "withdrawn") for row in rows] == [
+            ("2026.1", False),
+            ("2026.3", True),
+        ]
+    finally:
+        get_settings.cache_clear()
