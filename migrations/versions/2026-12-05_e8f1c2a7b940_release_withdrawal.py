@@ -4,7 +4,7 @@ A withdrawn release stays readable; it no longer counts as the latest, nor block
 version.
 
 Revision ID: e8f1c2a7b940
-Revises: d5b2c8e41a93
+Revises: e8f3a2b71c54
 Create Date: 2026-12-05 13:45:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e8f1c2a7b940"
-down_revision: str | None = "d5b2c8e41a93"
+down_revision: str | None = "e8f3a2b71c54"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
