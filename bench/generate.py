@@ -207,7 +207,8 @@ def generate(
     export_country_rows: int = 0,
 ) -> Path:
     """Write countries.csv, categories.yaml, sources.yaml, groups.yaml,
-    group_memberships.csv and assessments.csv into `out`.
+    group_memberships.csv, assessments.csv and (empty) claims.yaml and denials.yaml into
+    `out`.
 
     `export_country_rows` of the `assessments` go to the first country alone (one big
     export, for bench.scale's export figures); the rest are spread as usual."""
@@ -220,6 +221,9 @@ def generate(
     (out / "categories.yaml").write_text(CATEGORIES_YAML, encoding="utf-8")
     _write_sources(out / "sources.yaml", ids)
     _write_groups(out, chosen, ids)
+    # No claims nor denials: the files are required, and an empty list is a valid one.
+    for empty in ("claims.yaml", "denials.yaml"):
+        (out / empty).write_text("[]\n", encoding="utf-8")
     with (out / "assessments.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(ASSESSMENT_COLUMNS)
