@@ -1,3 +1,3 @@
 """country-positions: assessed positions of European governments, with provenance."""
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.types import Message, Receive, Scope, Send
 
+from app import __version__
 from app.api_keys.security import check_read_key, require_read_access
 from app.assessments import csv_metadata_router, export_router
 from app.assessments import router as assessments
@@ -133,9 +134,11 @@ def _request_record(scope: Scope) -> dict[str, object]:
 
 
 def release_etag(release: Release, scope: Scope, accept: str) -> str:
-    """A strong ETag: the release's hash, and what selects the representation."""
+    """A strong ETag: the release's hash, the code version (a new version may add fields to
+    the same data's answers: issue 19's chains, claims and denials), and what selects the
+    representation."""
     query = "&".join(sorted(scope.get("query_string", b"").decode("latin-1").split("&")))
-    key = "\n".join([release.sha256, scope["path"], query, accept])
+    key = "\n".join([release.sha256, __version__, scope["path"], query, accept])
     return f'"{release.sha256[:16]}-{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
 
 

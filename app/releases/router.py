@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app import __version__
 from app.api_keys.security import AdminDep
 from app.errors import NotFound
 from app.http.deps import SessionDep, without_deadlines
@@ -49,10 +50,11 @@ VersionPath = Annotated[
 
 
 def _release_etag(release: Release) -> str:
-    """A release's data never changes: its description's tag follows its version, its
-    hash and whether it was withdrawn (the one change it may see)."""
+    """A release's data never changes: its description's and package's tag follows its
+    version, its hash, whether it was withdrawn (the one change it may see) and the code
+    version (which may add columns or files to the same data's package)."""
     withdrawn = "-withdrawn" if release.withdrawn_at is not None else ""
-    return f'"release-{release.version}-{release.sha256[:16]}{withdrawn}"'
+    return f'"release-{release.version}-{release.sha256[:16]}-{__version__}{withdrawn}"'
 
 
 def release_read(request: Request, session: Session, release: Release) -> ReleaseRead:
