@@ -89,7 +89,9 @@ def test_the_read_after_the_burst_is_refused_with_the_draft_headers(
     # Cache hits (the second and third) cost what misses cost.
     assert [rate_limit(r)[:2] for r in served] == [("reads", 2), ("reads", 1), ("reads", 0)]
     assert all(r.headers["RateLimit-Policy"] == '"reads";q=3;w=3000' for r in served)
-    assert assert_rate_limited(refused, "reads", 3) == 1000  # 1 token at 0.001/s
+    # 1 token at 0.001/s is 1000 s, less what refilled while the burst was served (a slow
+    # first miss on a loaded machine took over a second: 999).
+    assert 990 < assert_rate_limited(refused, "reads", 3) <= 1000
     assert "ETag" not in refused.headers
 
 
