@@ -51,8 +51,13 @@ def bearer(key: str, **headers: str) -> dict[str, str]:
 
 
 def load_seed_folder(settings: Settings, folder: Path = SEEDS) -> SeedReport:
-    """Load a seed folder into the database through the loader; return its report."""
-    engine = make_engine(settings)
+    """Load a seed folder into the database through the loader, on the engine
+    `country-positions seed` uses (batch: no request deadline); return its report.
+
+    Regression: on an API engine, a round trip of the load slower than CP_DB_DEADLINE (a
+    slow commit on a busy CI disk) was cut by the request watchdog, and fixture setup
+    failed with "server closed the connection unexpectedly" (CI of stop 17, and again)."""
+    engine = make_engine(settings, batch=True)
     try:
         return load_seeds(make_sessionmaker(engine), folder)
     finally:
